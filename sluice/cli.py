@@ -1,0 +1,143 @@
+"""The `sluice` command: `sluice PIPELINE VERB ...`, `sluice demo`, `sluice runs`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+
+from sluice import console
+from sluice.errors import SluiceError
+from sluice.pipelines import votes
+from sluice.pipelines.votes.generate import generate_votes
+from sluice.warehouse import WAREHOUSE_ENV, Warehouse
+
+app = typer.Typer(
+    help="Raw files in, a contract decides for every record, an analytics warehouse out.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+votes_app = typer.Typer(help="Vote events and the weeks whose volume stands out.",
+                        no_args_is_help=True)
+app.add_typer(votes_app, name="votes")
+
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option("--warehouse", "-w", envvar=WAREHOUSE_ENV, show_envvar=True,
+                  help="DuckDB warehouse file [default: warehouse.db]"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")]
+
+
+@votes_app.command("ingest")
+def votes_ingest(
+    paths: Annotated[list[str], typer.Argument(help="Vote files (JSON Lines), folders or globs.")],
+    warehouse: WarehouseOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Load vote files into blog_analysis.votes; bad lines go to quarantine."""
+    with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
+        run = votes.ingest(wh, paths, progress)
+    if json:
+        console.print_json(run.as_dict())
+    else:
+        console.print_run(run)
+
+
+@votes_app.command("outliers")
+def votes_outliers(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
+    """Recreate blog_analysis.outlier_weeks and print its rows."""
+    with Warehouse(warehouse) as wh:
+        result = votes.outliers(wh)
+    if json:
+        console.print_json(result.dicts())
+    else:
+        console.print_result(result, "weeks whose vote count is more than 20% off the mean")
+
+
+@votes_app.command("generate")
+def votes_generate(
+    path: Annotated[Path, typer.Argument(help="The JSON Lines file to write.")],
+    count: Annotated[int, typer.Option("--votes", min=0, help="Distinct votes to write.")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same file.")] = 7,
+    clean: Annotated[bool, typer.Option("--clean", help="No duplicates or broken lines.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Write a realistic demo vote file, with duplicates, conflicts and broken lines."""
+    generated = generate_votes(path, count, seed=seed, dirty=not clean)
+    if json:
+        console.print_json(generated.as_dict())
+    else:
+        console.out.print(
+            f"wrote {generated.lines:,} lines to {path}: {generated.votes:,} votes, "
+            f"{generated.duplicates:,} duplicates, {generated.conflicts:,} conflicts, "
+            f"{generated.broken + generated.invalid_utf8:,} broken lines"
+        )
+
+
+@app.command("demo")
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="Where to write the demo input.")] = Path(
+        "demo"),
+    warehouse: WarehouseOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Generate demo input and run every pipeline against the warehouse."""
+    from sluice.demo import run_demo
+
+    with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
+        report = run_demo(wh, folder, progress)
+    if json:
+        console.print_json(report)
+    else:
+        console.print_demo(report)
+
+
+@app.command("runs")
+def runs(
+    limit: Annotated[int, typer.Option(help="How many recent runs.")] = 20,
+    warehouse: WarehouseOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show the ledger: recent runs and their counts."""
+    from sluice.ledger import recent_runs
+
+    with Warehouse(warehouse) as wh:
+        result = recent_runs(wh, limit)
+    if json:
+        console.print_json(result.dicts())
+    else:
+        console.print_result(result, "recent runs")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr, never a traceback."""
+    try:
+        app()
+    except SluiceError as error:
+        console.err.print(f"error: {error}", markup=False)
+        sys.exit(error.exit_code)
+    except duckdb.Error as error:
+        console.err.print(f"error: warehouse: {_first_line(str(error))}", markup=False)
+        sys.exit(1)
+    except OSError as error:
+        console.err.print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+                          markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console.err.print("interrupted: nothing was committed", markup=False)
+        sys.exit(130)
+    except Exception as error:
+        if os.environ.get("SLUICE_DEBUG"):
+            raise
+        console.err.print(
+            f"error: unexpected {type(error).__name__}: {_first_line(str(error))} "
+            "(set SLUICE_DEBUG=1 for details)", markup=False)
+        sys.exit(1)
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else ""

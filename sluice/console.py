@@ -1,0 +1,93 @@
+"""Terminal output: summaries as rich tables or JSON, a progress bar only on a terminal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sluice.ingest import Progress as ProgressCallback
+from sluice.ingest import no_progress
+from sluice.ledger import RunSummary
+from sluice.warehouse import Result
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, default=_json_default))
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
+    """A progress callback drawing a bar on stderr when it is a terminal, else silent."""
+    if not (enabled and err.is_terminal):
+        yield no_progress
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def update(description: str, done: int, total: int) -> None:
+            bar.update(task, description=description, completed=done, total=total)
+
+        yield update
+
+
+def print_run(run: RunSummary) -> None:
+    table = Table(title=f"{run.pipeline} ingest, run {run.run_id}: {run.status}",
+                  title_justify="left")
+    for column in ("file", "status", "read", "loaded", "duplicates", "rejected"):
+        table.add_column(column, justify="left" if column in ("file", "status") else "right")
+    for f in run.files:
+        table.add_row(f.path.name, f.status, f"{f.records_read:,}", f"{f.loaded:,}",
+                      f"{f.duplicates:,}", f"{f.rejected:,}")
+    if len(run.files) > 1:
+        table.add_row("total", "", f"{run.total('records_read'):,}", f"{run.total('loaded'):,}",
+                      f"{run.total('duplicates'):,}", f"{run.total('rejected'):,}",
+                      style="bold")
+    out.print(table)
+    for f in run.files:
+        if f.note:
+            out.print(f"  {f.path.name}: {f.note}")
+
+
+def print_result(result: Result, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in result.columns:
+        table.add_column(column, justify="right")
+    for row in result.rows:
+        table.add_row(*(_cell(v) for v in row))
+    out.print(table)
+    out.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
+
+
+def print_demo(report: dict[str, dict[str, object]]) -> None:
+    table = Table(title="sluice demo", title_justify="left")
+    for column in ("pipeline", "files", "skipped", "read", "loaded", "duplicates", "quarantined"):
+        table.add_column(column, justify="left" if column == "pipeline" else "right")
+    for pipeline, summary in report.items():
+        table.add_row(pipeline, *(f"{summary[k]:,}" for k in (
+            "files", "files_skipped", "read", "loaded", "duplicates", "rejected")))
+    out.print(table)
+    for pipeline, summary in report.items():
+        out.print(f"{pipeline}: {summary['headline']}")
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,115 @@
+"""Declarative record contracts, compiled to SQL that the engine runs on every record.
+
+A contract names the fields of a record, their warehouse types and whether they are
+required. Compiled, it yields one typed expression per field and, for a record that
+breaks it, the list of every reason why, so nothing is rejected without an explanation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+INTEGER_PATTERN = "[+-]?[0-9]+"
+# Formats tried in order; a timestamp with a UTC offset is rejected rather than silently
+# shifted, because the warehouse stores naive timestamps in the source's clock.
+TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S.%g", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%g",
+                     "%Y-%m-%d %H:%M:%S")
+
+INVALID_JSON = "invalid JSON"
+NOT_AN_OBJECT = "not a JSON object"
+INVALID_UTF8 = "invalid UTF-8"
+
+
+class Kind(Enum):
+    INTEGER = "integer"
+    TIMESTAMP = "timestamp"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    sql_type: str
+    required: bool = False
+
+    @property
+    def kind(self) -> Kind:
+        if self.sql_type in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT"}:
+            return Kind.INTEGER
+        if self.sql_type == "TIMESTAMP":
+            return Kind.TIMESTAMP
+        return Kind.TEXT
+
+    def typed(self, raw: str) -> str:
+        """SQL for the field's typed value, NULL where the raw text does not fit."""
+        if self.kind is Kind.INTEGER:
+            return (f"CASE WHEN regexp_full_match({raw}, '{INTEGER_PATTERN}') "
+                    f"THEN TRY_CAST({raw} AS {self.sql_type}) END")
+        if self.kind is Kind.TIMESTAMP:
+            formats = ", ".join(f"'{f}'" for f in TIMESTAMP_FORMATS)
+            return f"try_strptime({raw}, [{formats}])"
+        return raw
+
+    def reason(self, raw: str, typed: str) -> str:
+        """SQL for why the field breaks the contract, NULL when it does not."""
+        missing = f"'missing {self.name}'" if self.required else "NULL"
+        if self.kind is Kind.INTEGER:
+            wrong = (f"CASE WHEN regexp_full_match({raw}, '{INTEGER_PATTERN}') "
+                     f"THEN '{self.name} is out of range for {self.sql_type}' "
+                     f"ELSE '{self.name} is not an integer' END")
+        elif self.kind is Kind.TIMESTAMP:
+            wrong = f"'{self.name} is not a timestamp (YYYY-MM-DDTHH:MM:SS.fff)'"
+        else:
+            wrong = "NULL"
+        return (f"CASE WHEN {raw} IS NULL THEN {missing} "
+                f"WHEN {typed} IS NULL THEN {wrong} END")
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The fields of a record; `key` identifies a record across files and runs."""
+
+    fields: tuple[Field, ...]
+    key: str
+
+    def __post_init__(self) -> None:
+        key_fields = [f for f in self.fields if f.name == self.key]
+        if not key_fields or not key_fields[0].required:
+            raise ValueError(f"contract key {self.key!r} must be one of its required fields")
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def columns_ddl(self) -> str:
+        return ",\n    ".join(
+            f'"{f.name}" {f.sql_type}{" NOT NULL" if f.required else ""}' for f in self.fields
+        )
+
+    def json_paths(self) -> str:
+        return "[" + ", ".join(f"'$.\"{f.name}\"'" for f in self.fields) + "]"
+
+    def typed_columns(self, values: str) -> str:
+        """Typed select list over `values`, the list of extracted raw strings."""
+        return ",\n       ".join(
+            f'{f.typed(f"{values}[{i}]")} AS "{f.name}"' for i, f in enumerate(self.fields, 1)
+        )
+
+    def broken(self, values: str) -> str:
+        """SQL that is true when a record with typed columns and raw `values` breaks the contract."""
+        tests = [f"{values} IS NULL"]
+        for i, f in enumerate(self.fields, 1):
+            tests.append(f'("{f.name}" IS NULL AND {values}[{i}] IS NOT NULL)')
+            if f.required:
+                tests.append(f'"{f.name}" IS NULL')
+        return " OR ".join(tests)
+
+    def reasons(self, values: str, line: str) -> str:
+        """SQL for the list of every reason a record breaks the contract."""
+        field_reasons = ", ".join(
+            f.reason(f"{values}[{i}]", f'"{f.name}"') for i, f in enumerate(self.fields, 1)
+        )
+        return (f"CASE WHEN {values} IS NULL THEN ['{INVALID_JSON}'] "
+                f"WHEN json_type({line}) <> 'OBJECT' THEN ['{NOT_AN_OBJECT}'] "
+                f"ELSE list_filter([{field_reasons}], lambda r: r IS NOT NULL) END")

@@ -1,0 +1,124 @@
+"""One ingest run of a keyed JSON Lines pipeline: intake, stage, classify, commit.
+
+Reading and checking happen in temporary tables; the warehouse changes only in the
+final transaction, so a run commits whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from sluice import ledger, merge
+from sluice.contracts import Contract
+from sluice.intake import resolve_inputs
+from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
+from sluice.quarantine import ensure_quarantine, keep_unreadable_file
+from sluice.staging import StagedFile, create_staging, stage_json_lines
+from sluice.warehouse import Warehouse
+
+# (what is happening, steps done, steps in all)
+Progress = Callable[[str, int, int], None]
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
+
+
+def no_progress(description: str, done: int, total: int) -> None:
+    """The default progress reporter: silent."""
+
+
+@dataclass(frozen=True)
+class KeyedJsonLines:
+    """What a pipeline that loads keyed JSON Lines records declares about itself."""
+
+    pipeline: str
+    contract: Contract
+    target: str
+
+    def ensure_target(self, warehouse: Warehouse) -> None:
+        warehouse.execute(merge.target_ddl(self.contract, self.target))
+
+
+def ingest(
+    warehouse: Warehouse, spec: KeyedJsonLines, arguments: Sequence[str],
+    progress: Progress = no_progress,
+) -> RunSummary:
+    paths = resolve_inputs(arguments, JSON_LINES_SUFFIXES)
+    run = ledger.start_run(warehouse, spec.pipeline, "ingest")
+    try:
+        ensure_quarantine(warehouse)
+        spec.ensure_target(warehouse)
+        staged = _stage_all(warehouse, spec, run, paths, progress)
+        steps = len(paths)
+        progress("checking duplicates", steps, steps + 2)
+        merge.classify(warehouse, spec.contract, spec.target)
+        progress("committing", steps + 1, steps + 2)
+        with warehouse.transaction():
+            merge.load_new(warehouse, spec.contract, spec.target)
+            merge.quarantine_rejects(warehouse, spec.contract, run.run_id, spec.pipeline, staged)
+            _record_counts(warehouse, spec, run, staged)
+            ledger.record_files(warehouse, run)
+        progress("done", steps + 2, steps + 2)
+    except BaseException as error:
+        ledger.fail_run(warehouse, run, _describe(error))
+        raise
+    return run
+
+
+def _stage_all(
+    warehouse: Warehouse, spec: KeyedJsonLines, run: RunSummary, paths: list[Path],
+    progress: Progress,
+) -> list[StagedFile]:
+    create_staging(warehouse, spec.contract)
+    staged: list[StagedFile] = []
+    seen: dict[str, str] = {}
+    for index, path in enumerate(paths):
+        progress(f"reading {path.name}", index, len(paths) + 2)
+        try:
+            offered = ledger.fingerprint(warehouse, spec.pipeline, path)
+        except OSError as error:
+            offered = InputFile(path, 0, 0, "")
+            error_text = f"cannot read file: {error.strerror}"
+        else:
+            error_text = None
+        offered.file_id = ledger.next_file_id(warehouse)
+        run.files.append(offered)
+        earlier = seen.get(offered.sha256) or ledger.already_loaded(
+            warehouse, spec.pipeline, offered.sha256)
+        if error_text is None and earlier:
+            offered.status, offered.note = SKIPPED, f"same content as {earlier}, already loaded"
+            continue
+        if error_text is None:
+            seen[offered.sha256] = str(path)
+            try:
+                staged.append(stage_json_lines(warehouse, spec.contract, path, offered.file_id))
+                continue
+            except (duckdb.IOException, duckdb.InvalidInputException) as error:
+                error_text = _first_line(str(error))
+        offered.status = UNREADABLE
+        offered.note = keep_unreadable_file(warehouse, run.run_id, path, error_text)
+    return staged
+
+
+def _record_counts(
+    warehouse: Warehouse, spec: KeyedJsonLines, run: RunSummary, staged: list[StagedFile]
+) -> None:
+    counts = merge.count_outcomes(warehouse, spec.target, staged)
+    by_id = {f.file_id: f for f in run.files}
+    for s in staged:
+        entry, outcome = by_id[s.file_id], counts[s.file_id]
+        entry.records_read = s.records
+        entry.loaded, entry.duplicates, entry.rejected = (
+            outcome.loaded, outcome.duplicates, outcome.rejected)
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "unknown error"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted by the user; nothing was committed"
+    return _first_line(str(error)) or type(error).__name__

@@ -1,0 +1,232 @@
+"""The ledger (schema `sluice`): one row per run, one per input file, and the proof
+that every record read was loaded, counted as a duplicate, or rejected."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sluice.errors import LedgerMismatch
+from sluice.warehouse import Result, Warehouse
+
+LEDGER_DDL = """
+CREATE SCHEMA IF NOT EXISTS sluice;
+CREATE SEQUENCE IF NOT EXISTS sluice.run_ids START 1;
+CREATE SEQUENCE IF NOT EXISTS sluice.file_ids START 1;
+CREATE TABLE IF NOT EXISTS sluice.runs (
+    run_id      BIGINT PRIMARY KEY,
+    pipeline    VARCHAR NOT NULL,
+    verb        VARCHAR NOT NULL,
+    started     TIMESTAMP NOT NULL,
+    finished    TIMESTAMP,
+    status      VARCHAR NOT NULL,  -- running, succeeded, failed, interrupted
+    files       INTEGER,
+    files_skipped INTEGER,
+    records_read BIGINT,
+    loaded      BIGINT,
+    duplicates  BIGINT,
+    rejected    BIGINT,
+    error       VARCHAR
+);
+CREATE TABLE IF NOT EXISTS sluice.files (
+    file_id     BIGINT PRIMARY KEY,
+    run_id      BIGINT NOT NULL,
+    pipeline    VARCHAR NOT NULL,
+    path        VARCHAR NOT NULL,
+    size        BIGINT NOT NULL,
+    modified_ns BIGINT NOT NULL,
+    sha256      VARCHAR NOT NULL,
+    status      VARCHAR NOT NULL,  -- loaded, skipped, unreadable
+    records_read BIGINT NOT NULL,
+    loaded      BIGINT NOT NULL,
+    duplicates  BIGINT NOT NULL,
+    rejected    BIGINT NOT NULL,
+    note        VARCHAR
+);
+"""
+
+RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
+LOADED, SKIPPED, UNREADABLE = "loaded", "skipped", "unreadable"
+
+
+@dataclass
+class InputFile:
+    """One file offered to a run, identified by its content."""
+
+    path: Path
+    size: int
+    modified_ns: int
+    sha256: str
+    file_id: int = 0
+    status: str = LOADED
+    records_read: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    note: str | None = None
+
+    @property
+    def balanced(self) -> bool:
+        return self.records_read == self.loaded + self.duplicates + self.rejected
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    pipeline: str
+    status: str = RUNNING
+    files: list[InputFile] = field(default_factory=list)
+    headline: dict[str, object] = field(default_factory=dict)
+
+    def total(self, counter: str) -> int:
+        return sum(int(getattr(f, counter)) for f in self.files)
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for f in self.files if f.status == SKIPPED)
+
+    @property
+    def unreadable(self) -> int:
+        return sum(1 for f in self.files if f.status == UNREADABLE)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "status": self.status,
+            "files": len(self.files),
+            "files_skipped": self.skipped,
+            "files_unreadable": self.unreadable,
+            "read": self.total("records_read"),
+            "loaded": self.total("loaded"),
+            "duplicates": self.total("duplicates"),
+            "rejected": self.total("rejected"),
+            "file_details": [
+                {
+                    "path": str(f.path),
+                    "status": f.status,
+                    "sha256": f.sha256,
+                    "read": f.records_read,
+                    "loaded": f.loaded,
+                    "duplicates": f.duplicates,
+                    "rejected": f.rejected,
+                    "note": f.note,
+                }
+                for f in self.files
+            ],
+            **self.headline,
+        }
+
+
+def ensure_ledger(warehouse: Warehouse) -> None:
+    warehouse.execute(LEDGER_DDL)
+
+
+def start_run(warehouse: Warehouse, pipeline: str, verb: str) -> RunSummary:
+    """Record a run as running, in its own commit, so that a crash leaves a trace.
+
+    Holding the warehouse's write lock proves that no other run is alive, so any run
+    still marked running was cut off: it is marked interrupted.
+    """
+    ensure_ledger(warehouse)
+    warehouse.execute(
+        "UPDATE sluice.runs SET status = ?, error = 'process ended before the run committed' "
+        "WHERE status = ?",
+        [INTERRUPTED, RUNNING],
+    )
+    run_id = int(warehouse.scalar("SELECT nextval('sluice.run_ids')"))
+    warehouse.execute(
+        "INSERT INTO sluice.runs (run_id, pipeline, verb, started, status) VALUES (?, ?, ?, ?, ?)",
+        [run_id, pipeline, verb, _now(), RUNNING],
+    )
+    return RunSummary(run_id=run_id, pipeline=pipeline)
+
+
+def record_files(warehouse: Warehouse, run: RunSummary) -> None:
+    """Write the run's file rows and totals; call inside the run's transaction."""
+    for f in run.files:
+        if not f.balanced:
+            raise LedgerMismatch(
+                f"{f.path}: read {f.records_read} != loaded {f.loaded} + duplicates "
+                f"{f.duplicates} + rejected {f.rejected}; the run was rolled back"
+            )
+        warehouse.execute(
+            "INSERT INTO sluice.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                f.file_id, run.run_id, run.pipeline, str(f.path), f.size, f.modified_ns,
+                f.sha256, f.status, f.records_read, f.loaded, f.duplicates, f.rejected, f.note,
+            ],
+        )
+    _finish(warehouse, run, SUCCEEDED, None)
+
+
+def fail_run(warehouse: Warehouse, run: RunSummary, error: str) -> None:
+    """Mark a rolled-back run as failed, in its own commit."""
+    _finish(warehouse, run, FAILED, error)
+
+
+def _finish(warehouse: Warehouse, run: RunSummary, status: str, error: str | None) -> None:
+    run.status = status
+    warehouse.execute(
+        "UPDATE sluice.runs SET finished = ?, status = ?, files = ?, files_skipped = ?, "
+        "records_read = ?, loaded = ?, duplicates = ?, rejected = ?, error = ? WHERE run_id = ?",
+        [
+            _now(), status, len(run.files), run.skipped, run.total("records_read"),
+            run.total("loaded"), run.total("duplicates"), run.total("rejected"), error,
+            run.run_id,
+        ],
+    )
+
+
+def next_file_id(warehouse: Warehouse) -> int:
+    return int(warehouse.scalar("SELECT nextval('sluice.file_ids')"))
+
+
+def fingerprint(warehouse: Warehouse, pipeline: str, path: Path) -> InputFile:
+    """Size, modification time and sha256 of a file.
+
+    A file whose path, size and modification time match a file the ledger already
+    fingerprinted keeps that checksum without being read again (as make and rsync do),
+    so re-offering a loaded file costs a stat, whatever its size.
+    """
+    stat = path.stat()
+    known = warehouse.scalar(
+        "SELECT sha256 FROM sluice.files WHERE pipeline = ? AND path = ? AND size = ? "
+        "AND modified_ns = ? LIMIT 1",
+        [pipeline, str(path), stat.st_size, stat.st_mtime_ns],
+    )
+    sha256 = str(known) if known else sha256_of(path)
+    return InputFile(path, stat.st_size, stat.st_mtime_ns, sha256)
+
+
+def already_loaded(warehouse: Warehouse, pipeline: str, sha256: str) -> str | None:
+    """The path under which this content was loaded before, if it was."""
+    row = warehouse.scalar(
+        "SELECT path FROM sluice.files WHERE pipeline = ? AND sha256 = ? AND status = ? "
+        "ORDER BY file_id LIMIT 1",
+        [pipeline, sha256, LOADED],
+    )
+    return None if row is None else str(row)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def recent_runs(warehouse: Warehouse, limit: int) -> Result:
+    ensure_ledger(warehouse)
+    return warehouse.query(
+        "SELECT run_id AS run, pipeline, verb, status, strftime(started, '%Y-%m-%d %H:%M:%S') "
+        "AS started, round(epoch(finished - started), 2) AS seconds, files, "
+        "files_skipped AS skipped, records_read AS read, loaded, duplicates, rejected, error "
+        "FROM sluice.runs ORDER BY run_id DESC LIMIT ?", [limit])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,155 @@
+"""Merge staged records into a keyed warehouse table: the first version of a key wins.
+
+A record whose key the warehouse (or an earlier line of the same run) already holds is a
+duplicate if its content is the same, and a conflict, quarantined, if it differs. All of
+it is set-based SQL; the only per-row work is on the few rows that repeat a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sluice.contracts import Contract
+from sluice.quarantine import QUARANTINE_COLUMNS
+from sluice.staging import (
+    STAGED,
+    STAGED_REJECTS,
+    StagedFile,
+    line_number_sql,
+    raw_lines_at,
+)
+from sluice.warehouse import Warehouse
+
+VERDICTS = "verdicts"
+LINEAGE_COLUMN = "_file_id"
+DUPLICATE, CONFLICT = "duplicate", "conflict"
+VALID = "s.reasons IS NULL AND NOT s.blank"
+
+
+@dataclass
+class FileCounts:
+    loaded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+def target_ddl(contract: Contract, target: str) -> str:
+    schema = target.split(".")[0]
+    return (
+        f"CREATE SCHEMA IF NOT EXISTS {schema};\n"
+        f"CREATE TABLE IF NOT EXISTS {target} (\n    {contract.columns_ddl()},\n"
+        f"    {LINEAGE_COLUMN} BIGINT NOT NULL\n);"
+    )
+
+
+def classify(warehouse: Warehouse, contract: Contract, target: str) -> None:
+    """Fill the temporary table `verdicts` with every valid staged row that must not be
+    loaded: a duplicate or a conflict of a record that came first."""
+    key = f'"{contract.key}"'
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE repeated_keys AS
+        SELECT {key} AS key FROM {STAGED} s WHERE {VALID} GROUP BY {key} HAVING count(*) > 1;
+
+        CREATE OR REPLACE TEMP TABLE repeats AS
+        SELECT s.rowid AS row, s.*, row_number() OVER (PARTITION BY s.{key} ORDER BY s.rowid) AS rn
+        FROM {STAGED} s SEMI JOIN repeated_keys k ON s.{key} = k.key
+        WHERE {VALID};
+
+        CREATE OR REPLACE TEMP TABLE {VERDICTS} AS
+        SELECT s.rowid AS row, s.file_id,
+               CASE WHEN {same_content(contract, "s", "t")} THEN '{DUPLICATE}' ELSE '{CONFLICT}' END AS verdict
+        FROM {STAGED} s JOIN {target} t ON s.{key} = t.{key}
+        WHERE {VALID}
+        UNION ALL
+        SELECT later.row, later.file_id,
+               CASE WHEN {same_content(contract, "later", "first")} THEN '{DUPLICATE}' ELSE '{CONFLICT}' END
+        FROM repeats later JOIN repeats first ON first.{key} = later.{key} AND first.rn = 1
+        WHERE later.rn > 1 AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = later.{key});
+    """)
+
+
+def load_new(warehouse: Warehouse, contract: Contract, target: str) -> None:
+    """Insert every valid staged row that has no verdict against it."""
+    columns = ", ".join(f's."{n}"' for n in contract.names)
+    warehouse.execute(f"""
+        INSERT INTO {target}
+        SELECT {columns}, s.file_id FROM {STAGED} s ANTI JOIN {VERDICTS} v ON s.rowid = v.row
+        WHERE {VALID}
+    """)
+
+
+def quarantine_rejects(
+    warehouse: Warehouse, contract: Contract, run_id: int, pipeline: str,
+    files: list[StagedFile],
+) -> None:
+    """Keep every rejected record: broken lines, lines the scanner refused, conflicts."""
+    warehouse.execute("CREATE OR REPLACE TEMP TABLE staged_files "
+                      "(file_id BIGINT, path VARCHAR, first_rowid BIGINT)")
+    for f in files:
+        warehouse.execute("INSERT INTO staged_files VALUES (?, ?, ?)",
+                          [f.file_id, str(f.path), f.first_rowid])
+    warehouse.execute(f"""
+        INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
+        SELECT ?, ?, s.file_id, f.path, {line_number_sql("s", "f.first_rowid")}, s.raw, s.reasons
+        FROM {STAGED} s JOIN staged_files f USING (file_id)
+        WHERE s.reasons IS NOT NULL
+        UNION ALL
+        SELECT ?, ?, r.file_id, f.path, r.line_number, r.raw, r.reasons
+        FROM {STAGED_REJECTS} r JOIN staged_files f USING (file_id)
+    """, [run_id, pipeline, run_id, pipeline])
+    _quarantine_conflicts(warehouse, contract, run_id, pipeline, files)
+
+
+def _quarantine_conflicts(
+    warehouse: Warehouse, contract: Contract, run_id: int, pipeline: str,
+    files: list[StagedFile],
+) -> None:
+    reason = (f"conflict: a record with this {contract.key} was loaded first "
+              "with different content")
+    for f in files:
+        conflicts = warehouse.query(
+            f"SELECT v.row - {f.first_rowid:d}, {line_number_sql('s', f'{f.first_rowid:d}')} "
+            f"FROM {VERDICTS} v JOIN {STAGED} s ON s.rowid = v.row "
+            "WHERE v.file_id = ? AND v.verdict = ? ORDER BY v.row",
+            [f.file_id, CONFLICT],
+        ).rows
+        if not conflicts:
+            continue
+        raw = raw_lines_at(warehouse, f.path, [int(position) for position, _ in conflicts])
+        for position, line_number in conflicts:
+            warehouse.execute(
+                f"INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [run_id, pipeline, f.file_id, str(f.path), line_number, raw.get(position),
+                 [reason]],
+            )
+
+
+def count_outcomes(warehouse: Warehouse, target: str, files: list[StagedFile]
+                   ) -> dict[int, FileCounts]:
+    """Per file: rows in the target carrying its id, duplicates, and rejects, each counted
+    from where it ended up, so that the ledger's balance is a real check."""
+    counts = {f.file_id: FileCounts() for f in files}
+    ids = [f.file_id for f in files]
+    if not ids:
+        return counts
+    for file_id, n in warehouse.query(
+        f"SELECT {LINEAGE_COLUMN}, count(*) FROM {target} "
+        f"WHERE {LINEAGE_COLUMN} IN (SELECT unnest(?)) GROUP BY 1", [ids]
+    ).rows:
+        counts[file_id].loaded = n
+    for file_id, n in warehouse.query(
+        f"SELECT file_id, count(*) FROM {VERDICTS} WHERE verdict = ? GROUP BY 1", [DUPLICATE]
+    ).rows:
+        counts[file_id].duplicates = n
+    for file_id, n in warehouse.query(
+        "SELECT file_id, count(*) FROM sluice.quarantine WHERE file_id IN (SELECT unnest(?)) "
+        "GROUP BY 1", [ids]
+    ).rows:
+        counts[file_id].rejected = n
+    return counts
+
+
+def same_content(contract: Contract, left: str, right: str) -> str:
+    return " AND ".join(
+        f'{left}."{n}" IS NOT DISTINCT FROM {right}."{n}"' for n in contract.names
+    )

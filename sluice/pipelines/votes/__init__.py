@@ -1,0 +1,45 @@
+"""Votes: vote events from a Q&A site, and the weeks whose volume stands out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+
+from sluice import ingest as ingest_run
+from sluice.contracts import Contract, Field
+from sluice.ledger import RunSummary
+from sluice.warehouse import Result, Warehouse
+
+PIPELINE = "votes"
+TARGET = "blog_analysis.votes"
+OUTLIER_VIEW = "blog_analysis.outlier_weeks"
+
+CONTRACT = Contract(
+    fields=(
+        Field("Id", "BIGINT", required=True),
+        Field("PostId", "BIGINT", required=True),
+        Field("VoteTypeId", "SMALLINT", required=True),
+        Field("CreationDate", "TIMESTAMP", required=True),
+        Field("UserId", "BIGINT"),
+        Field("BountyAmount", "INTEGER"),
+    ),
+    key="Id",
+)
+
+SPEC = ingest_run.KeyedJsonLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET)
+MODELS = resources.files(__package__) / "models"
+
+
+def ingest(
+    warehouse: Warehouse, arguments: Sequence[str],
+    progress: ingest_run.Progress = ingest_run.no_progress,
+) -> RunSummary:
+    """Load vote files, folders or globs into blog_analysis.votes."""
+    return ingest_run.ingest(warehouse, SPEC, arguments, progress)
+
+
+def outliers(warehouse: Warehouse) -> Result:
+    """Recreate blog_analysis.outlier_weeks and return its rows."""
+    SPEC.ensure_target(warehouse)
+    warehouse.run_sql_file(MODELS / "outlier_weeks.sql")
+    return warehouse.query(f"SELECT * FROM {OUTLIER_VIEW}")
