@@ -77,7 +77,7 @@ def print_result(result: Result, title: str) -> None:
     out.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
 
 
-def print_demo(report: dict[str, dict[str, object]]) -> None:
+def print_demo(report: dict[str, dict[str, Any]]) -> None:
     table = Table(title="sluice demo", title_justify="left")
     for column in ("pipeline", "files", "skipped", "read", "loaded", "duplicates", "quarantined"):
         table.add_column(column, justify="left" if column == "pipeline" else "right")

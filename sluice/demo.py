@@ -13,7 +13,9 @@ from sluice.warehouse import Warehouse
 DEMO_VOTES = 300_000
 
 
-def run_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, object]:
+def run_demo(
+    warehouse: Warehouse, folder: Path, progress: Progress
+) -> dict[str, dict[str, object]]:
     """Run every pipeline on generated input; return a summary per pipeline."""
     return {"votes": _votes_demo(warehouse, folder / "votes", progress)}
 

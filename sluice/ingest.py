@@ -14,6 +14,7 @@ import duckdb
 
 from sluice import ledger, merge
 from sluice.contracts import Contract
+from sluice.faults import crash_point
 from sluice.intake import resolve_inputs
 from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.quarantine import ensure_quarantine, keep_unreadable_file
@@ -60,6 +61,7 @@ def ingest(
             merge.quarantine_rejects(warehouse, spec.contract, run.run_id, spec.pipeline, staged)
             _record_counts(warehouse, spec, run, staged)
             ledger.record_files(warehouse, run)
+            crash_point("before-commit")
         progress("done", steps + 2, steps + 2)
     except BaseException as error:
         ledger.fail_run(warehouse, run, _describe(error))
@@ -71,35 +73,37 @@ def _stage_all(
     warehouse: Warehouse, spec: KeyedJsonLines, run: RunSummary, paths: list[Path],
     progress: Progress,
 ) -> list[StagedFile]:
+    """Stage every new file; note the ones skipped (content seen before) or unreadable."""
     create_staging(warehouse, spec.contract)
     staged: list[StagedFile] = []
     seen: dict[str, str] = {}
     for index, path in enumerate(paths):
         progress(f"reading {path.name}", index, len(paths) + 2)
-        try:
-            offered = ledger.fingerprint(warehouse, spec.pipeline, path)
-        except OSError as error:
-            offered = InputFile(path, 0, 0, "")
-            error_text = f"cannot read file: {error.strerror}"
-        else:
-            error_text = None
-        offered.file_id = ledger.next_file_id(warehouse)
+        offered = InputFile(path, 0, 0, "", file_id=ledger.next_file_id(warehouse))
         run.files.append(offered)
-        earlier = seen.get(offered.sha256) or ledger.already_loaded(
-            warehouse, spec.pipeline, offered.sha256)
-        if error_text is None and earlier:
-            offered.status, offered.note = SKIPPED, f"same content as {earlier}, already loaded"
-            continue
-        if error_text is None:
-            seen[offered.sha256] = str(path)
-            try:
-                staged.append(stage_json_lines(warehouse, spec.contract, path, offered.file_id))
+        try:
+            known = ledger.fingerprint(warehouse, spec.pipeline, path)
+            offered.size, offered.modified_ns, offered.sha256 = (
+                known.size, known.modified_ns, known.sha256)
+            earlier = seen.get(offered.sha256) or ledger.already_loaded(
+                warehouse, spec.pipeline, offered.sha256)
+            if earlier:
+                offered.status, offered.note = SKIPPED, f"same content as {earlier}, already loaded"
                 continue
-            except (duckdb.IOException, duckdb.InvalidInputException) as error:
-                error_text = _first_line(str(error))
-        offered.status = UNREADABLE
-        offered.note = keep_unreadable_file(warehouse, run.run_id, path, error_text)
+            seen[offered.sha256] = str(path)
+            staged.append(stage_json_lines(warehouse, spec.contract, path, offered.file_id))
+        except OSError as error:
+            _set_unreadable(warehouse, run, offered, f"cannot read file: {error.strerror}")
+        except (duckdb.IOException, duckdb.InvalidInputException) as error:
+            _set_unreadable(warehouse, run, offered, _first_line(str(error)))
     return staged
+
+
+def _set_unreadable(
+    warehouse: Warehouse, run: RunSummary, offered: InputFile, reason: str
+) -> None:
+    offered.status = UNREADABLE
+    offered.note = keep_unreadable_file(warehouse, run.run_id, offered.path, reason)
 
 
 def _record_counts(
