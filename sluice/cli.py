@@ -64,10 +64,11 @@ def votes_generate(
     count: Annotated[int, typer.Option("--votes", min=0, help="Distinct votes to write.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Same seed, same file.")] = 7,
     clean: Annotated[bool, typer.Option("--clean", help="No duplicates or broken lines.")] = False,
+    first_id: Annotated[int, typer.Option(min=1, help="Ids start near this one.")] = 1,
     json: JsonOption = False,
 ) -> None:
     """Write a realistic demo vote file, with duplicates, conflicts and broken lines."""
-    generated = generate_votes(path, count, seed=seed, dirty=not clean)
+    generated = generate_votes(path, count, seed=seed, dirty=not clean, first_id=first_id)
     if json:
         console.print_json(generated.as_dict())
     else:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-INTEGER_PATTERN = "[+-]?[0-9]+"
+# TRY_CAST alone would round "1.5" to 2 and read "1e3" as 1000; a value with any
+# character besides digits and signs is not an integer (GLOB is far cheaper than a regex).
+NOT_DIGITS = "*[!0-9+-]*"
 # Formats tried in order; a timestamp with a UTC offset is rejected rather than silently
 # shifted, because the warehouse stores naive timestamps in the source's clock.
 TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S.%g", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%g",
@@ -44,20 +46,21 @@ class Field:
     def typed(self, raw: str) -> str:
         """SQL for the field's typed value, NULL where the raw text does not fit."""
         if self.kind is Kind.INTEGER:
-            return (f"CASE WHEN regexp_full_match({raw}, '{INTEGER_PATTERN}') "
+            return (f"CASE WHEN NOT ({raw} GLOB '{NOT_DIGITS}') "
                     f"THEN TRY_CAST({raw} AS {self.sql_type}) END")
         if self.kind is Kind.TIMESTAMP:
-            formats = ", ".join(f"'{f}'" for f in TIMESTAMP_FORMATS)
-            return f"try_strptime({raw}, [{formats}])"
+            # COALESCE tries the next format only where the previous one failed.
+            return "COALESCE(" + ", ".join(
+                f"try_strptime({raw}, '{f}')" for f in TIMESTAMP_FORMATS) + ")"
         return raw
 
     def reason(self, raw: str, typed: str) -> str:
         """SQL for why the field breaks the contract, NULL when it does not."""
         missing = f"'missing {self.name}'" if self.required else "NULL"
         if self.kind is Kind.INTEGER:
-            wrong = (f"CASE WHEN regexp_full_match({raw}, '{INTEGER_PATTERN}') "
-                     f"THEN '{self.name} is out of range for {self.sql_type}' "
-                     f"ELSE '{self.name} is not an integer' END")
+            wrong = (f"CASE WHEN {raw} GLOB '{NOT_DIGITS}' OR TRY_CAST({raw} AS HUGEINT) IS NULL "
+                     f"THEN '{self.name} is not an integer' "
+                     f"ELSE '{self.name} is out of range for {self.sql_type}' END")
         elif self.kind is Kind.TIMESTAMP:
             wrong = f"'{self.name} is not a timestamp (YYYY-MM-DDTHH:MM:SS.fff)'"
         else:

@@ -18,7 +18,7 @@ from sluice.faults import crash_point
 from sluice.intake import resolve_inputs
 from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.quarantine import ensure_quarantine, keep_unreadable_file
-from sluice.staging import StagedFile, create_staging, stage_json_lines
+from sluice.staging import StagedFile, create_staging, drop_staged_rows, stage_json_lines
 from sluice.warehouse import Warehouse
 
 # (what is happening, steps done, steps in all)
@@ -58,6 +58,7 @@ def ingest(
         progress("committing", steps + 1, steps + 2)
         with warehouse.transaction():
             merge.load_new(warehouse, spec.contract, spec.target)
+            drop_staged_rows(warehouse)  # frees memory for re-reading conflicting lines
             merge.quarantine_rejects(warehouse, spec.contract, run.run_id, spec.pipeline, staged)
             _record_counts(warehouse, spec, run, staged)
             ledger.record_files(warehouse, run)

@@ -13,10 +13,12 @@ from sluice.contracts import Contract
 from sluice.quarantine import QUARANTINE_COLUMNS
 from sluice.staging import (
     STAGED,
+    STAGED_BROKEN,
     STAGED_REJECTS,
     StagedFile,
+    drop_scan_rejects,
     line_number_sql,
-    raw_lines_at,
+    lines_source,
 )
 from sluice.warehouse import Warehouse
 
@@ -90,9 +92,9 @@ def quarantine_rejects(
                           [f.file_id, str(f.path), f.first_rowid])
     warehouse.execute(f"""
         INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
-        SELECT ?, ?, s.file_id, f.path, {line_number_sql("s", "f.first_rowid")}, s.raw, s.reasons
-        FROM {STAGED} s JOIN staged_files f USING (file_id)
-        WHERE s.reasons IS NOT NULL
+        SELECT ?, ?, b.file_id, f.path, {line_number_sql("b.file_id", "b.position")}, b.raw,
+               b.reasons
+        FROM {STAGED_BROKEN} b JOIN staged_files f USING (file_id)
         UNION ALL
         SELECT ?, ?, r.file_id, f.path, r.line_number, r.raw, r.reasons
         FROM {STAGED_REJECTS} r JOIN staged_files f USING (file_id)
@@ -104,24 +106,30 @@ def _quarantine_conflicts(
     warehouse: Warehouse, contract: Contract, run_id: int, pipeline: str,
     files: list[StagedFile],
 ) -> None:
+    """Conflicting rows were valid, so staging kept no raw text for them: read their
+    lines again from the file, only for files that have conflicts."""
     reason = (f"conflict: a record with this {contract.key} was loaded first "
               "with different content")
     for f in files:
-        conflicts = warehouse.query(
-            f"SELECT v.row - {f.first_rowid:d}, {line_number_sql('s', f'{f.first_rowid:d}')} "
-            f"FROM {VERDICTS} v JOIN {STAGED} s ON s.rowid = v.row "
-            "WHERE v.file_id = ? AND v.verdict = ? ORDER BY v.row",
-            [f.file_id, CONFLICT],
-        ).rows
-        if not conflicts:
+        positions = [row[0] for row in warehouse.query(
+            f"SELECT row - {f.first_rowid:d} FROM {VERDICTS} WHERE file_id = ? AND verdict = ?",
+            [f.file_id, CONFLICT]).rows]
+        if not positions:
             continue
-        raw = raw_lines_at(warehouse, f.path, [int(position) for position, _ in conflicts])
-        for position, line_number in conflicts:
-            warehouse.execute(
-                f"INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [run_id, pipeline, f.file_id, str(f.path), line_number, raw.get(position),
-                 [reason]],
-            )
+        # A constant list keeps the scan's filter simple; joining the scan to a table
+        # instead makes DuckDB build a hash table over every line of the file.
+        warehouse.execute(f"""
+            CREATE OR REPLACE TEMP TABLE conflict_lines AS
+            SELECT * FROM (SELECT row_number() OVER () - 1 AS position, line
+                           FROM {lines_source(f.path)})
+            WHERE position IN (SELECT unnest(?))
+        """, [positions])
+        drop_scan_rejects(warehouse)
+        warehouse.execute(f"""
+            INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
+            SELECT ?, ?, ?, ?, {line_number_sql("?", "position")}, line, [?]
+            FROM conflict_lines ORDER BY position
+        """, [run_id, pipeline, f.file_id, str(f.path), f.file_id, reason])
 
 
 def count_outcomes(warehouse: Warehouse, target: str, files: list[StagedFile]

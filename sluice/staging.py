@@ -23,6 +23,7 @@ from sluice.contracts import INVALID_UTF8, Contract
 from sluice.warehouse import Warehouse
 
 STAGED = "staged"
+STAGED_BROKEN = "staged_broken"
 STAGED_REJECTS = "staged_rejects"
 MAX_LINE_BYTES = 2_097_152
 RAW_TEXT_LIMIT = 65_536
@@ -59,10 +60,21 @@ def create_staging(warehouse: Warehouse, contract: Contract) -> None:
             reasons VARCHAR[],
             raw VARCHAR
         );
+        CREATE OR REPLACE TEMP TABLE {STAGED_BROKEN} (
+            file_id BIGINT, position BIGINT, raw VARCHAR, reasons VARCHAR[]
+        );
         CREATE OR REPLACE TEMP TABLE {STAGED_REJECTS} (
             file_id BIGINT, line_number BIGINT, rank BIGINT, raw VARCHAR, reasons VARCHAR[]
         );
     """)
+
+
+def drop_staged_rows(warehouse: Warehouse) -> None:
+    warehouse.execute(f"DROP TABLE {STAGED}")
+
+
+def drop_scan_rejects(warehouse: Warehouse) -> None:
+    warehouse.execute(f"DROP TABLE IF EXISTS {_REJECTS_TABLE}; DROP TABLE IF EXISTS {_REJECTS_SCAN}")
 
 
 def lines_source(path: Path) -> str:
@@ -81,67 +93,87 @@ def stage_json_lines(
     """Append one file's lines to `staged`, typed and checked; raises duckdb.Error if the
     file cannot be read at all (nothing is staged then)."""
     first_rowid = int(warehouse.scalar(f"SELECT count(*) FROM {STAGED}"))
-    warehouse.execute(f"DROP TABLE IF EXISTS {_REJECTS_TABLE}; DROP TABLE IF EXISTS {_REJECTS_SCAN}")
-    broken = f"(NOT blank AND ({contract.broken('v')}))"
+    drop_scan_rejects(warehouse)
+    names = ", ".join(f'"{n}"' for n in contract.names)
     warehouse.execute(f"""
         INSERT INTO {STAGED}
-        SELECT ? AS file_id, blank, {", ".join(f'"{n}"' for n in contract.names)},
-               CASE WHEN {broken} THEN {contract.reasons("v", "line")} END,
-               CASE WHEN {broken} THEN line END
+        SELECT ? AS file_id, blank, {names},
+               CASE WHEN broken THEN {contract.reasons("v", "line")} END,
+               CASE WHEN broken THEN line END
         FROM (
-            SELECT line, blank, v, {contract.typed_columns("v")}
+            SELECT *, NOT blank AND ({contract.broken("v")}) AS broken
             FROM (
-                SELECT line,
-                       line IS NULL OR trim(line) = '' AS blank,
-                       try(json_extract_string(line, {contract.json_paths()})) AS v
-                FROM {lines_source(path)}
+                SELECT line, blank, v, {contract.typed_columns("v")}
+                FROM (
+                    SELECT line,
+                           line IS NULL OR trim(line) = '' AS blank,
+                           CASE WHEN json_valid(line)
+                                THEN json_extract_string(line, {contract.json_paths()}) END AS v
+                    FROM {lines_source(path)}
+                )
             )
         )
     """, [file_id])
     rows = int(warehouse.scalar(f"SELECT count(*) FROM {STAGED}")) - first_rowid
     blank = int(warehouse.scalar(
         f"SELECT count(*) FROM {STAGED} WHERE rowid >= ? AND blank", [first_rowid]))
+    warehouse.execute(
+        f"INSERT INTO {STAGED_BROKEN} SELECT file_id, rowid - ?, raw, reasons FROM {STAGED} "
+        "WHERE rowid >= ? AND reasons IS NOT NULL", [first_rowid, first_rowid])
     rejects = _collect_scanner_rejects(warehouse, path, file_id)
     return StagedFile(file_id, path, first_rowid, rows, blank, rejects)
 
 
 def _collect_scanner_rejects(warehouse: Warehouse, path: Path, file_id: int) -> int:
     found = warehouse.query(
-        f"SELECT DISTINCT line, error_type FROM {_REJECTS_TABLE} ORDER BY line"
+        f"SELECT line, min(byte_position), min(error_type) FROM {_REJECTS_TABLE} "
+        "GROUP BY line ORDER BY line"
     ).rows
     if not found:
         return 0
-    raw = raw_lines_by_number(path, {int(line) for line, _ in found})
-    for rank, (line_number, error_type) in enumerate(found, 1):
-        reason = _SCANNER_REASONS.get(error_type, error_type.lower())
-        warehouse.execute(
-            f"INSERT INTO {STAGED_REJECTS} VALUES (?, ?, ?, ?, ?)",
-            [file_id, line_number, rank, raw.get(line_number), [reason]],
-        )
+    raw = raw_lines_near(path, {int(line): int(position) for line, position, _ in found})
+    warehouse.con.executemany(
+        f"INSERT INTO {STAGED_REJECTS} VALUES (?, ?, ?, ?, ?)",
+        [[file_id, line, rank, raw[line], [_SCANNER_REASONS.get(error, error.lower())]]
+         for rank, (line, _, error) in enumerate(found, 1)],
+    )
     return len(found)
 
 
-def line_number_sql(staged_alias: str, first_rowid: str) -> str:
-    """SQL for a staged row's line number in its file: its position, plus the lines the
-    scanner refused before it (they have no row in `staged`)."""
-    position = f"({staged_alias}.rowid - {first_rowid})"
+def line_number_sql(file_id: str, position: str) -> str:
+    """SQL for the line number of a file's staged row at 0-based `position`: the lines
+    before it, plus the lines the scanner refused before it (they have no staged row)."""
     return (
         f"({position} + 1 + (SELECT count(*) FROM {STAGED_REJECTS} r "
-        f"WHERE r.file_id = {staged_alias}.file_id AND r.line_number - r.rank <= {position}))"
+        f"WHERE r.file_id = {file_id} AND r.line_number - r.rank <= {position}))"
     )
 
 
-def raw_lines_at(warehouse: Warehouse, path: Path, positions: list[int]) -> dict[int, str]:
-    """The raw text of a file's lines at the given 0-based staged positions."""
-    if not positions:
-        return {}
-    rows = warehouse.query(
-        f"SELECT position, line FROM (SELECT row_number() OVER () - 1 AS position, line "
-        f"FROM {lines_source(path)}) WHERE position IN (SELECT unnest(?))",
-        [positions],
-    ).rows
-    warehouse.execute(f"DROP TABLE IF EXISTS {_REJECTS_TABLE}; DROP TABLE IF EXISTS {_REJECTS_SCAN}")
-    return {int(position): str(line) for position, line in rows}
+def raw_lines_near(path: Path, positions: dict[int, int]) -> dict[int, str]:
+    """The exact bytes of lines the scanner refused, found from the byte position it
+    reports (which may point at the line's first byte or the one after it); bad bytes
+    are shown as \\xNN escapes. Falls back to counting lines if a position looks wrong."""
+    found: dict[int, str] = {}
+    with _open_bytes(path) as stream:
+        for number, position in positions.items():
+            start = max(0, position - RAW_TEXT_LIMIT)
+            stream.seek(start)
+            before = stream.read(position - start)
+            line_start = start + max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
+            stream.seek(line_start)
+            raw = stream.readline(RAW_TEXT_LIMIT + 1).rstrip(b"\r\n")
+            if _is_utf8(raw):  # not the line the scanner refused: the position was off
+                return raw_lines_by_number(path, set(positions))
+            found[number] = _escaped(raw)
+    return found
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return len(raw) <= RAW_TEXT_LIMIT
 
 
 def raw_lines_by_number(path: Path, numbers: set[int]) -> dict[int, str]:

@@ -65,6 +65,8 @@ class Warehouse:
             "SET memory_limit = ?",
             [os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)],
         )
+        # sluice draws its own progress bar, and only on a terminal.
+        self.con.execute("SET enable_progress_bar = false")
         self._in_transaction = False
 
     @property

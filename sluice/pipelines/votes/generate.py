@@ -47,14 +47,17 @@ class GeneratedVotes:
         return {**asdict(self), "path": str(self.path)}
 
 
-def generate_votes(path: Path, votes: int, seed: int = 7, dirty: bool = True) -> GeneratedVotes:
+def generate_votes(
+    path: Path, votes: int, seed: int = 7, dirty: bool = True, first_id: int = 1
+) -> GeneratedVotes:
     """Write `votes` distinct votes to `path` as JSON Lines; with `dirty`, add duplicates,
-    conflicts and broken lines at the rates above. The last line has no newline."""
+    conflicts and broken lines at the rates above. Ids start near `first_id` and rise
+    with gaps. The last line has no newline."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     settings = {"votes": votes, "seed": seed, "weeks": WEEKS, "busy_share": BUSY_WEEK_SHARE,
                 "start": START, "duplicate_ppm": DUPLICATE_PPM, "conflict_ppm": CONFLICT_PPM,
-                "broken_ppm": BROKEN_PPM}
+                "broken_ppm": BROKEN_PPM, "first_id": first_id}
     for name, value in settings.items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
     con.execute(_VOTES_SQL)
@@ -141,7 +144,7 @@ WITH v AS (
 ),
 typed AS (
     SELECT i,
-           i * 3 + 1 + hash(i, getvariable('seed'), 'gap') % 3 AS id,
+           getvariable('first_id') + i * 3 + hash(i, getvariable('seed'), 'gap') % 3 AS id,
            1 + CAST(floor(pow((hash(i, getvariable('seed'), 'post') % 1000000) / 1e6, 3)
                           * greatest(getvariable('votes') // 4, 1)) AS BIGINT) AS post_id,
            CASE WHEN u < 0.75 THEN 2 WHEN u < 0.87 THEN 3 WHEN u < 0.93 THEN 1
