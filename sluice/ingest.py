@@ -7,6 +7,7 @@ final transaction, so a run commits whole or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,13 @@ from sluice.faults import crash_point
 from sluice.intake import resolve_inputs
 from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.quarantine import ensure_quarantine, keep_unreadable_file
-from sluice.staging import StagedFile, create_staging, drop_staged_rows, stage_json_lines
+from sluice.staging import (
+    StagedFile,
+    create_staging,
+    discard_staged_file,
+    drop_staged_rows,
+    stage_json_lines,
+)
 from sluice.warehouse import Warehouse
 
 # (what is happening, steps done, steps in all)
@@ -83,21 +90,51 @@ def _stage_all(
         offered = InputFile(path, 0, 0, "", file_id=ledger.next_file_id(warehouse))
         run.files.append(offered)
         try:
-            known = ledger.fingerprint(warehouse, spec.pipeline, path)
-            offered.size, offered.modified_ns, offered.sha256 = (
-                known.size, known.modified_ns, known.sha256)
-            earlier = seen.get(offered.sha256) or ledger.already_loaded(
-                warehouse, spec.pipeline, offered.sha256)
-            if earlier:
-                offered.status, offered.note = SKIPPED, f"same content as {earlier}, already loaded"
-                continue
-            seen[offered.sha256] = str(path)
-            staged.append(stage_json_lines(warehouse, spec.contract, path, offered.file_id))
+            staged_file = _stage_new_content(warehouse, spec, offered, seen)
         except OSError as error:
             _set_unreadable(warehouse, run, offered, f"cannot read file: {error.strerror}")
         except (duckdb.IOException, duckdb.InvalidInputException) as error:
             _set_unreadable(warehouse, run, offered, _first_line(str(error)))
+        else:
+            if staged_file is not None:
+                staged.append(staged_file)
     return staged
+
+
+def _stage_new_content(
+    warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile, seen: dict[str, str]
+) -> StagedFile | None:
+    """Stage the file unless its content was loaded before (then mark it skipped).
+
+    A checksum not known from the ledger is computed in a thread while the engine
+    stages the file (both read the file; hashlib and DuckDB release the GIL), and the
+    staged rows are dropped again in the rare case that the content was seen before.
+    """
+    stat = offered.path.stat()
+    offered.size, offered.modified_ns = stat.st_size, stat.st_mtime_ns
+    known = ledger.known_sha256(warehouse, spec.pipeline, offered)
+    staged_file = None
+    if known is None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashing = pool.submit(ledger.sha256_of, offered.path)
+            try:
+                staged_file = stage_json_lines(
+                    warehouse, spec.contract, offered.path, offered.file_id)
+            finally:
+                offered.sha256 = hashing.result()
+    else:
+        offered.sha256 = known
+    earlier = seen.get(offered.sha256) or ledger.already_loaded(
+        warehouse, spec.pipeline, offered.sha256)
+    if earlier:
+        offered.status, offered.note = SKIPPED, f"same content as {earlier}, already loaded"
+        if staged_file is not None:
+            discard_staged_file(warehouse, offered.file_id)
+        return None
+    seen[offered.sha256] = str(offered.path)
+    if staged_file is None:
+        staged_file = stage_json_lines(warehouse, spec.contract, offered.path, offered.file_id)
+    return staged_file
 
 
 def _set_unreadable(

@@ -184,21 +184,18 @@ def next_file_id(warehouse: Warehouse) -> int:
     return int(warehouse.scalar("SELECT nextval('sluice.file_ids')"))
 
 
-def fingerprint(warehouse: Warehouse, pipeline: str, path: Path) -> InputFile:
-    """Size, modification time and sha256 of a file.
+def known_sha256(warehouse: Warehouse, pipeline: str, offered: InputFile) -> str | None:
+    """The checksum recorded for a file with the same path, size and modification time.
 
-    A file whose path, size and modification time match a file the ledger already
-    fingerprinted keeps that checksum without being read again (as make and rsync do),
-    so re-offering a loaded file costs a stat, whatever its size.
+    Trusting it (as make and rsync do) makes re-offering a loaded file cost a stat,
+    whatever its size; any change to the file changes its size or modification time.
     """
-    stat = path.stat()
     known = warehouse.scalar(
         "SELECT sha256 FROM sluice.files WHERE pipeline = ? AND path = ? AND size = ? "
-        "AND modified_ns = ? LIMIT 1",
-        [pipeline, str(path), stat.st_size, stat.st_mtime_ns],
+        "AND modified_ns = ? AND sha256 <> '' LIMIT 1",
+        [pipeline, str(offered.path), offered.size, offered.modified_ns],
     )
-    sha256 = str(known) if known else sha256_of(path)
-    return InputFile(path, stat.st_size, stat.st_mtime_ns, sha256)
+    return None if known is None else str(known)
 
 
 def already_loaded(warehouse: Warehouse, pipeline: str, sha256: str) -> str | None:

@@ -49,8 +49,20 @@ def classify(warehouse: Warehouse, contract: Contract, target: str) -> None:
     loaded: a duplicate or a conflict of a record that came first."""
     key = f'"{contract.key}"'
     warehouse.execute(f"""
+        -- A key seen before in file order is never above the running maximum of the keys
+        -- before it, so only such rows can repeat a key. Exports mostly come in key order,
+        -- so this finds the few candidates without hashing every key.
+        CREATE OR REPLACE TEMP TABLE candidate_keys AS
+        SELECT DISTINCT key FROM (
+            SELECT {key} AS key,
+                   max({key}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING
+                                                          AND 1 PRECEDING) AS earlier_max
+            FROM {STAGED} s WHERE {VALID}
+        ) WHERE key <= earlier_max;
+
         CREATE OR REPLACE TEMP TABLE repeated_keys AS
-        SELECT {key} AS key FROM {STAGED} s WHERE {VALID} GROUP BY {key} HAVING count(*) > 1;
+        SELECT s.{key} AS key FROM {STAGED} s SEMI JOIN candidate_keys c ON s.{key} = c.key
+        WHERE {VALID} GROUP BY s.{key} HAVING count(*) > 1;
 
         CREATE OR REPLACE TEMP TABLE repeats AS
         SELECT s.rowid AS row, s.*, row_number() OVER (PARTITION BY s.{key} ORDER BY s.rowid) AS rn

@@ -69,6 +69,11 @@ def create_staging(warehouse: Warehouse, contract: Contract) -> None:
     """)
 
 
+def discard_staged_file(warehouse: Warehouse, file_id: int) -> None:
+    for table in (STAGED, STAGED_BROKEN, STAGED_REJECTS):
+        warehouse.execute(f"DELETE FROM {table} WHERE file_id = ?", [file_id])
+
+
 def drop_staged_rows(warehouse: Warehouse) -> None:
     warehouse.execute(f"DROP TABLE {STAGED}")
 
@@ -92,7 +97,6 @@ def stage_json_lines(
 ) -> StagedFile:
     """Append one file's lines to `staged`, typed and checked; raises duckdb.Error if the
     file cannot be read at all (nothing is staged then)."""
-    first_rowid = int(warehouse.scalar(f"SELECT count(*) FROM {STAGED}"))
     drop_scan_rejects(warehouse)
     names = ", ".join(f'"{n}"' for n in contract.names)
     warehouse.execute(f"""
@@ -114,7 +118,9 @@ def stage_json_lines(
             )
         )
     """, [file_id])
-    rows = int(warehouse.scalar(f"SELECT count(*) FROM {STAGED}")) - first_rowid
+    first, rows = warehouse.query(
+        f"SELECT min(rowid), count(*) FROM {STAGED} WHERE file_id = ?", [file_id]).rows[0]
+    first_rowid, rows = int(first or 0), int(rows)
     blank = int(warehouse.scalar(
         f"SELECT count(*) FROM {STAGED} WHERE rowid >= ? AND blank", [first_rowid]))
     warehouse.execute(
