@@ -78,7 +78,9 @@ def classify(warehouse: Warehouse, contract: Contract, target: str) -> None:
         SELECT later.row, later.file_id,
                CASE WHEN {same_content(contract, "later", "first")} THEN '{DUPLICATE}' ELSE '{CONFLICT}' END
         FROM repeats later JOIN repeats first ON first.{key} = later.{key} AND first.rn = 1
-        WHERE later.rn > 1 AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = later.{key});
+        WHERE later.rn > 1 AND later.{key} NOT IN (
+            -- the warehouse probed with the few repeated keys, never hashed whole
+            SELECT t.{key} FROM {target} t SEMI JOIN repeated_keys k ON t.{key} = k.key);
     """)
 
 

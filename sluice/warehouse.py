@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import sqlglot
 
 from sluice.errors import SluiceError, UsageError, WarehouseLocked
 
@@ -119,6 +118,8 @@ class Warehouse:
         """The statements of a DuckDB-dialect script, in this warehouse's dialect."""
         if self.dialect == "duckdb":
             return [sql]
+        import sqlglot  # only other engines need it; it costs 50 ms at start-up
+
         return sqlglot.transpile(sql, read="duckdb", write=self.dialect, pretty=True)
 
 

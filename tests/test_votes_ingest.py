@@ -189,3 +189,12 @@ def test_generated_file_counts_match_what_the_generator_put_in(work: Path) -> No
     assert summary["loaded"] == made["votes"]
     assert summary["duplicates"] == made["duplicates"]
     assert summary["rejected"] == made["conflicts"] + made["broken"] + made["invalid_utf8"]
+
+
+def test_a_key_repeated_in_a_run_and_already_loaded_is_judged_against_the_warehouse(
+        work: Path) -> None:
+    sluice("votes", "ingest", str(write_lines(work / "a.jsonl", [vote(1, post=5)])), cwd=work)
+    again = write_lines(work / "b.jsonl", [vote(1, post=5), vote(1, post=9), vote(1, post=5)])
+    summary = sluice_json("votes", "ingest", str(again), cwd=work)
+    assert (summary["loaded"], summary["duplicates"], summary["rejected"]) == (0, 2, 1)
+    assert query(work / "warehouse.db", "SELECT line_number FROM sluice.quarantine") == [(2,)]
