@@ -90,4 +90,8 @@ def print_demo(report: dict[str, dict[str, Any]]) -> None:
 
 
 def _cell(value: object) -> str:
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, int) and abs(value) >= 10_000:
+        return f"{value:,}"
+    return str(value)
