@@ -12,7 +12,8 @@ import typer
 
 from sluice import console
 from sluice.errors import SluiceError
-from sluice.pipelines import votes
+from sluice.pipelines import advocacy, votes
+from sluice.pipelines.advocacy.report import build_report
 from sluice.pipelines.votes.generate import generate_votes
 from sluice.warehouse import WAREHOUSE_ENV, Warehouse
 
@@ -23,6 +24,9 @@ app = typer.Typer(
 votes_app = typer.Typer(help="Vote events and the weeks whose volume stands out.",
                         no_args_is_help=True)
 app.add_typer(votes_app, name="votes")
+advocacy_app = typer.Typer(help="Brand-advocacy exports: messy JSON files to advocacy insights.",
+                           no_args_is_help=True)
+app.add_typer(advocacy_app, name="advocacy")
 
 WarehouseOption = Annotated[
     Path | None,
@@ -77,6 +81,36 @@ def votes_generate(
             f"{generated.duplicates:,} duplicates, {generated.conflicts:,} conflicts, "
             f"{generated.broken + generated.invalid_utf8:,} broken lines"
         )
+
+
+@advocacy_app.command("ingest")
+def advocacy_ingest(
+    source: Annotated[str, typer.Argument(help="A folder of advocate JSON files, or a .tar.gz of one.")],
+    warehouse: WarehouseOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Load advocate files (repairing files cut short), then rebuild the models."""
+    with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
+        run = advocacy.ingest(wh, source, progress)
+    if json:
+        console.print_json(run.as_dict())
+    else:
+        console.print_run(run, details=False)
+
+
+@advocacy_app.command("report")
+def advocacy_report(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
+    """Print the headline insights: top advocates, platforms, brands, outliers, quality."""
+    with Warehouse(warehouse) as wh:
+        advocacy.build_models(wh)
+        report = build_report(wh)
+    if json:
+        console.print_json(report.as_dict())
+    else:
+        for title, result in report.sections.items():
+            console.print_result(result, title)
+        for finding in report.findings:
+            console.out.print(finding)
 
 
 @app.command("demo")

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
@@ -49,7 +50,11 @@ def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
         yield update
 
 
-def print_run(run: RunSummary) -> None:
+def print_run(run: RunSummary, details: bool = True) -> None:
+    """The run's counts; per file when `details`, else by outcome (for many small files)."""
+    if not details:
+        _print_run_by_status(run)
+        return
     table = Table(title=f"{run.pipeline} ingest, run {run.run_id}: {run.status}",
                   title_justify="left")
     for column in ("file", "status", "read", "loaded", "duplicates", "rejected"):
@@ -67,10 +72,28 @@ def print_run(run: RunSummary) -> None:
             out.print(f"  {f.path.name}: {f.note}")
 
 
+def _print_run_by_status(run: RunSummary) -> None:
+    table = Table(title=f"{run.pipeline} ingest, run {run.run_id}: {run.status}",
+                  title_justify="left")
+    for column in ("files", "outcome", "read", "loaded", "rejected"):
+        table.add_column(column, justify="left" if column == "outcome" else "right")
+    outcomes: dict[str, list[int]] = {}
+    for f in run.files:
+        outcome = (f.note or f.status).split(":")[0] if f.status != "loaded" or f.note else "clean"
+        counts = outcomes.setdefault(outcome, [0, 0, 0, 0])
+        for i, n in enumerate((1, f.records_read, f.loaded, f.rejected)):
+            counts[i] += n
+    for outcome, (files, read, loaded, rejected) in sorted(outcomes.items()):
+        table.add_row(f"{files:,}", outcome, f"{read:,}", f"{loaded:,}", f"{rejected:,}")
+    out.print(table)
+
+
 def print_result(result: Result, title: str) -> None:
     table = Table(title=title, title_justify="left")
-    for column in result.columns:
-        table.add_column(column, justify="right")
+    first = result.rows[0] if result.rows else ()
+    for index, column in enumerate(result.columns):
+        numeric = index < len(first) and isinstance(first[index], int | float | Decimal)
+        table.add_column(column, justify="right" if numeric or not first else "left")
     for row in result.rows:
         table.add_row(*(_cell(v) for v in row))
     out.print(table)

@@ -152,12 +152,17 @@ def record_files(warehouse: Warehouse, run: RunSummary) -> None:
                 f"{f.path}: read {f.records_read} != loaded {f.loaded} + duplicates "
                 f"{f.duplicates} + rejected {f.rejected}; the run was rolled back"
             )
+    rows = [
+        (f.file_id, run.run_id, run.pipeline, str(f.path), f.size, f.modified_ns, f.sha256,
+         f.status, f.records_read, f.loaded, f.duplicates, f.rejected, f.note)
+        for f in run.files
+    ]
+    if rows:
+        # One statement with a list per column: thousands of small files cost one insert.
+        columns = [list(column) for column in zip(*rows, strict=True)]
         warehouse.execute(
-            "INSERT INTO sluice.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                f.file_id, run.run_id, run.pipeline, str(f.path), f.size, f.modified_ns,
-                f.sha256, f.status, f.records_read, f.loaded, f.duplicates, f.rejected, f.note,
-            ],
+            "INSERT INTO sluice.files SELECT " + ", ".join(["unnest(?)"] * len(columns)),
+            columns,
         )
     _finish(warehouse, run, SUCCEEDED, None)
 
@@ -181,7 +186,12 @@ def _finish(warehouse: Warehouse, run: RunSummary, status: str, error: str | Non
 
 
 def next_file_id(warehouse: Warehouse) -> int:
-    return int(warehouse.scalar("SELECT nextval('sluice.file_ids')"))
+    return next_file_ids(warehouse, 1)[0]
+
+
+def next_file_ids(warehouse: Warehouse, count: int) -> list[int]:
+    return [int(row[0]) for row in warehouse.query(
+        "SELECT nextval('sluice.file_ids') FROM range(?)", [count]).rows]
 
 
 def known_sha256(warehouse: Warehouse, pipeline: str, offered: InputFile) -> str | None:

@@ -1,0 +1,27 @@
+"""Advocacy: brand-advocacy exports (one messy JSON file per advocate) to insights."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from sluice.ingest import Progress, no_progress
+from sluice.ledger import RunSummary
+from sluice.pipelines.advocacy import load
+from sluice.warehouse import Warehouse
+
+PIPELINE = load.PIPELINE
+MODELS = resources.files(__package__) / "models"
+
+
+def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress) -> RunSummary:
+    """Load a folder (or .tar.gz) of advocate files, then rebuild the models."""
+    run = load.ingest(warehouse, source, progress)
+    build_models(warehouse)
+    return run
+
+
+def build_models(warehouse: Warehouse) -> None:
+    warehouse.run_sql_file(load.SCHEMA_SQL)
+    for model in sorted(MODELS.iterdir(), key=lambda m: m.name):
+        if model.name.endswith(".sql"):
+            warehouse.run_sql_file(model)

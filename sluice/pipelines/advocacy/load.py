@@ -1,0 +1,296 @@
+"""Advocacy ingest: a folder (or .tar.gz) of one-JSON-object-per-advocate files.
+
+The engine reads every file of the folder in one scan (`read_blob`), checksums, decodes
+and validates them in SQL; only the files it finds broken come back to Python for a
+bracket repair. Advocates, memberships and tasks are extracted and cleaned in SQL by the
+rules in `rules.py`; the warehouse changes in one transaction.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from sluice import ledger
+from sluice.errors import UsageError
+from sluice.faults import crash_point
+from sluice.ingest import Progress, no_progress
+from sluice.ledger import LOADED, SKIPPED, InputFile, RunSummary
+from sluice.pipelines.advocacy import rules
+from sluice.pipelines.advocacy.repair import complete_brackets
+from sluice.quarantine import QUARANTINE_COLUMNS, ensure_quarantine, keep_unreadable_file
+from sluice.staging import sql_string
+from sluice.warehouse import Warehouse
+
+PIPELINE = "advocacy"
+REJECTED = "rejected"
+SCHEMA_SQL = resources.files("sluice.pipelines.advocacy") / "schema.sql"
+RAW_TEXT_LIMIT = 65_536
+
+
+@contextmanager
+def opened_source(source: str) -> Iterator[Path]:
+    """The folder to read: the folder itself, or a .tar.gz unpacked to a temporary one."""
+    path = Path(source)
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {source}")
+    if path.is_dir():
+        yield path.resolve()
+        return
+    if not path.name.lower().endswith((".tar.gz", ".tgz", ".tar")):
+        raise UsageError(f"{source} is neither a folder nor a .tar.gz archive")
+    with tempfile.TemporaryDirectory(prefix="sluice-advocacy-") as folder:
+        try:
+            with tarfile.open(path) as archive:
+                archive.extractall(folder, filter="data")
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise UsageError(f"cannot unpack {source}: {error}") from None
+        yield Path(folder).resolve()
+
+
+def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress) -> RunSummary:
+    with opened_source(source) as root:
+        run = ledger.start_run(warehouse, PIPELINE, "ingest")
+        try:
+            _ingest_folder(warehouse, root, run, progress)
+        except BaseException as error:
+            ledger.fail_run(warehouse, run, str(error).strip().splitlines()[0] if str(error)
+                            else type(error).__name__)
+            raise
+    return run
+
+
+def _ingest_folder(warehouse: Warehouse, root: Path, run: RunSummary, progress: Progress
+                   ) -> None:
+    steps = 5
+    ensure_quarantine(warehouse)
+    warehouse.run_sql_file(SCHEMA_SQL)
+    progress("reading files", 0, steps)
+    _read_files(warehouse, root)
+    files = _offered_files(warehouse, root)
+    run.files.extend(files.values())
+    progress("repairing files cut short", 1, steps)
+    _repair_broken(warehouse, run, root, files)
+    progress("cleaning records", 2, steps)
+    _extract_records(warehouse)
+    progress("committing", 3, steps)
+    with warehouse.transaction():
+        _merge(warehouse)
+        _quarantine_rejected(warehouse, run)
+        ledger.record_files(warehouse, run)
+        crash_point("before-commit")
+    progress("done", steps, steps)
+
+
+def _read_files(warehouse: Warehouse, root: Path) -> None:
+    prefix = len(str(root)) + 2
+    has_files = any(p.is_file() for p in root.rglob("*"))
+    source = (f"read_blob({sql_string(str(root) + '/**')})" if has_files else
+              "(SELECT NULL::VARCHAR AS filename, NULL::BLOB AS content, NULL::BIGINT AS size, "
+              "NULL::TIMESTAMPTZ AS last_modified WHERE false)")
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE adv_files AS
+        SELECT *, row_number() OVER (ORDER BY name) AS ord,
+               CASE WHEN starts_with(parse_filename(name), '._') THEN 'macOS resource fork'
+                    WHEN size = 0 THEN 'empty file'
+                    WHEN NOT lower(name) LIKE '%.json' THEN 'not a .json file'
+                    WHEN text IS NULL THEN 'not UTF-8 text'
+               END AS stray_reason,
+               CASE WHEN text <> '' AND json_valid(text) THEN json_type(text) = 'OBJECT'
+                    ELSE false END AS valid
+        FROM (
+            SELECT substr(filename, {prefix}) AS name, size,
+                   epoch_ns(last_modified) AS modified_ns, sha256(content) AS sha256,
+                   try(decode(content)) AS text
+            FROM {source}
+        )
+    """)
+
+
+def _offered_files(warehouse: Warehouse, root: Path) -> dict[str, InputFile]:
+    """One ledger entry per file; strays and files loaded before are skipped."""
+    rows = warehouse.query(f"""
+        SELECT a.name, a.size, a.modified_ns, a.sha256, a.stray_reason,
+               EXISTS (SELECT 1 FROM sluice.files k WHERE k.pipeline = '{PIPELINE}'
+                       AND k.path = a.name AND k.sha256 = a.sha256 AND k.status = '{LOADED}')
+        FROM adv_files a ORDER BY a.ord
+    """).rows
+    ids = ledger.next_file_ids(warehouse, len(rows))
+    files: dict[str, InputFile] = {}
+    for file_id, (name, size, modified_ns, sha256, stray, seen) in zip(ids, rows, strict=True):
+        entry = InputFile(Path(name), int(size), int(modified_ns), str(sha256), file_id=file_id)
+        if stray or seen:
+            entry.status = SKIPPED
+            entry.note = f"skipped: {stray}" if stray else "skipped: loaded before, unchanged"
+        else:
+            entry.records_read = entry.loaded = 1
+        files[name] = entry
+    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_ids AS SELECT unnest(?) AS name, "
+                      "unnest(?) AS file_id, unnest(?) AS load",
+                      [list(files), [f.file_id for f in files.values()],
+                       [f.status == LOADED for f in files.values()]])
+    return files
+
+
+def _repair_broken(warehouse: Warehouse, run: RunSummary, root: Path,
+                   files: dict[str, InputFile]) -> None:
+    """Complete the brackets of files cut short; reject the files that stay broken."""
+    broken = warehouse.query(
+        "SELECT a.name, a.text FROM adv_files a JOIN adv_ids i USING (name) "
+        "WHERE i.load AND NOT a.valid ORDER BY a.ord").rows
+    repaired: list[tuple[str, str]] = []
+    for name, text in broken:
+        entry, repair = files[name], complete_brackets(text)
+        if repair.text is None:
+            entry.status, entry.loaded, entry.rejected = REJECTED, 0, 1
+            entry.note = keep_unreadable_file(warehouse, run.run_id, root / name,
+                                              f"invalid JSON, {repair.note}")
+        else:
+            repaired.append((name, repair.text))
+            entry.note = repair.note
+    warehouse.execute(
+        "CREATE OR REPLACE TEMP TABLE adv_repaired AS SELECT unnest(?) AS name, unnest(?) AS text",
+        [[n for n, _ in repaired], [t for _, t in repaired]])
+    warehouse.execute(
+        "CREATE OR REPLACE TEMP TABLE adv_rejected AS SELECT unnest(?) AS name, unnest(?) AS reason",
+        [[f.path.as_posix() for f in files.values() if f.status == REJECTED],
+         [f.note for f in files.values() if f.status == REJECTED]])
+
+
+def _extract_records(warehouse: Warehouse) -> None:
+    """Temp tables adv_a, adv_m, adv_t: advocates, memberships and tasks, cleaned, with
+    the raw JSON value of every field and the rule it broke."""
+    a, m, t = rules.ADVOCATE_FIELDS, rules.PROGRAM_FIELDS, rules.TASK_FIELDS
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE adv_docs AS
+        SELECT i.file_id, f.ord, f.name AS source_file, r.text IS NOT NULL AS repaired,
+               CAST(coalesce(r.text, f.text) AS JSON) AS document
+        FROM adv_files f JOIN adv_ids i USING (name) LEFT JOIN adv_repaired r USING (name)
+        WHERE i.load AND (f.valid OR r.text IS NOT NULL);
+
+        CREATE OR REPLACE TEMP TABLE adv_a AS
+        SELECT *, coalesce(CAST(user_id AS VARCHAR), 'file:' || source_file) AS advocate_id
+        FROM (
+            SELECT file_id, ord, source_file, programs, {rules.clean_columns(a)},
+                   {", ".join(r.column() for r in a)}
+            FROM (SELECT file_id, ord, source_file, {rules.extract_columns(a, "document")},
+                         json_extract(document, '$.advocacy_programs[*]') AS programs
+                  FROM adv_docs)
+        );
+
+        CREATE OR REPLACE TEMP TABLE adv_m AS
+        SELECT file_id, ord, source_file, advocate_id, position,
+               advocate_id || '#' || position AS membership_id, tasks,
+               {rules.clean_columns(m)}, {", ".join(r.column() for r in m)}
+        FROM (
+            SELECT *, {rules.extract_columns(m, "program")},
+                   json_extract(program, '$.tasks_completed[*]') AS tasks
+            FROM (SELECT file_id, ord, source_file, advocate_id,
+                         unnest(generate_series(1, len(programs))) AS position,
+                         unnest(programs) AS program
+                  FROM adv_a)
+        );
+
+        CREATE OR REPLACE TEMP TABLE adv_t AS
+        SELECT file_id, ord, source_file, advocate_id, membership_id, program_id, brand,
+               membership_id || '#' || position AS task_key,
+               {rules.clean_columns(t)}, {", ".join(r.column() for r in t)}
+        FROM (
+            SELECT *, {rules.extract_columns(t, "task")}
+            FROM (SELECT file_id, ord, source_file, advocate_id, membership_id, program_id,
+                         brand, unnest(generate_series(1, len(tasks))) AS position,
+                         unnest(tasks) AS task
+                  FROM adv_m)
+        );
+
+        -- The newest version of each advocate (latest file of this run) wins.
+        CREATE OR REPLACE TEMP TABLE adv_winners AS
+        SELECT advocate_id, max(ord) AS ord FROM adv_a GROUP BY advocate_id;
+    """)
+
+
+def _issues_sql() -> str:
+    parts = []
+    for entity, table, key, fields in (
+        ("advocate", "adv_a", "advocate_id", rules.ADVOCATE_FIELDS),
+        ("membership", "adv_m", "membership_id", rules.PROGRAM_FIELDS),
+        ("task", "adv_t", "task_key", rules.TASK_FIELDS),
+    ):
+        for rule in fields:
+            parts.append(
+                f"SELECT file_id, source_file, '{entity}', {key}, '{rule.field}', "
+                f"CAST({rule.column()} AS VARCHAR), {rule.field}__issue FROM {table} "
+                f"WHERE {rule.field}__issue IS NOT NULL")
+    return "\nUNION ALL\n".join(parts)
+
+
+_ADVOCATE_COLUMNS = ("user_id", "name", "email", "instagram_handle", "tiktok_handle",
+                     "joined_at")
+
+
+def _merge(warehouse: Warehouse) -> None:
+    """Replace every advocate this run carries by its newest version; record changes."""
+    columns = ", ".join(_ADVOCATE_COLUMNS)
+    changes = "\nUNION ALL\n".join(
+        f"SELECT advocate_id, '{c}', CAST(previous_{c} AS VARCHAR), CAST({c} AS VARCHAR), "
+        f"previous_file_id, file_id FROM versions WHERE previous_file_id IS NOT NULL "
+        f"AND {c} IS DISTINCT FROM previous_{c}"
+        for c in _ADVOCATE_COLUMNS)
+    lagged = ", ".join(f"lag({c}) OVER w AS previous_{c}" for c in _ADVOCATE_COLUMNS)
+    warehouse.execute(f"""
+        INSERT INTO advocacy.advocate_changes
+        WITH versions AS (
+            SELECT *, lag(file_id) OVER w AS previous_file_id, {lagged}
+            FROM (
+                SELECT advocate_id, 0 AS ord, file_id, {columns} FROM advocacy.advocates
+                WHERE advocate_id IN (SELECT advocate_id FROM adv_a)
+                UNION ALL
+                SELECT advocate_id, ord, file_id, {columns} FROM adv_a
+            )
+            WINDOW w AS (PARTITION BY advocate_id ORDER BY ord)
+        )
+        {changes};
+
+        DELETE FROM advocacy.tasks WHERE advocate_id IN (SELECT advocate_id FROM adv_winners);
+        DELETE FROM advocacy.memberships WHERE advocate_id IN (SELECT advocate_id FROM adv_winners);
+        DELETE FROM advocacy.advocates WHERE advocate_id IN (SELECT advocate_id FROM adv_winners);
+
+        INSERT INTO advocacy.advocates
+        SELECT advocate_id, {columns}, file_id FROM adv_a SEMI JOIN adv_winners USING (advocate_id, ord);
+
+        INSERT INTO advocacy.memberships
+        SELECT membership_id, advocate_id, program_id, brand, total_sales_attributed, file_id
+        FROM adv_m SEMI JOIN adv_winners USING (advocate_id, ord);
+
+        INSERT INTO advocacy.tasks
+        SELECT task_key, task_id, membership_id, advocate_id, program_id, brand, platform,
+               post_url, likes, comments, shares, reach, file_id
+        FROM adv_t SEMI JOIN adv_winners USING (advocate_id, ord);
+
+        INSERT INTO advocacy.brands
+        SELECT DISTINCT brand FROM adv_m WHERE brand IS NOT NULL
+        AND brand NOT IN (SELECT brand FROM advocacy.brands);
+
+        INSERT INTO advocacy.programs
+        SELECT program_id, arg_min(brand, ord) FROM adv_m WHERE program_id IS NOT NULL
+        AND program_id NOT IN (SELECT program_id FROM advocacy.programs)
+        GROUP BY program_id;
+
+        INSERT INTO advocacy.raw_records
+        SELECT file_id, source_file, repaired, document FROM adv_docs;
+
+        INSERT INTO advocacy.dq_issues
+        {_issues_sql()};
+    """)
+
+
+def _quarantine_rejected(warehouse: Warehouse, run: RunSummary) -> None:
+    warehouse.execute(f"""
+        INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
+        SELECT ?, '{PIPELINE}', i.file_id, r.name, NULL, left(f.text, {RAW_TEXT_LIMIT}), [r.reason]
+        FROM adv_rejected r JOIN adv_ids i USING (name) JOIN adv_files f USING (name)
+    """, [run.run_id])

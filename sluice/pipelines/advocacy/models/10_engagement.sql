@@ -1,0 +1,50 @@
+-- Engagement = likes + comments + shares; engagement rate = engagement / reach.
+-- A task with any of these unknown (NULL) has unknown engagement and is left out of
+-- sums, never counted as zero; `tasks_measured` says how many tasks a figure rests on.
+-- Rates of a group are ratios of sums over its measured tasks with reach > 0, so a
+-- task with a large reach weighs more than a tiny one (not a mean of ratios).
+CREATE OR REPLACE VIEW advocacy.task_engagement AS
+SELECT *,
+       likes + comments + shares AS engagement,
+       CASE WHEN reach > 0 THEN (likes + comments + shares) / reach END AS engagement_rate
+FROM advocacy.tasks;
+
+CREATE OR REPLACE VIEW advocacy.engagement_by_advocate AS
+WITH t AS (
+    SELECT advocate_id, count(*) AS tasks, count(engagement) AS tasks_measured,
+           sum(engagement) AS engagement, sum(reach) AS reach,
+           sum(engagement) FILTER (WHERE reach > 0)
+             / nullif(sum(reach) FILTER (WHERE engagement IS NOT NULL), 0) AS engagement_rate
+    FROM advocacy.task_engagement GROUP BY advocate_id
+),
+m AS (
+    SELECT advocate_id, count(*) AS programs, sum(total_sales_attributed) AS sales,
+           count(total_sales_attributed) AS programs_with_sales
+    FROM advocacy.memberships GROUP BY advocate_id
+)
+SELECT a.advocate_id, a.name, a.email, coalesce(m.programs, 0) AS programs,
+       coalesce(t.tasks, 0) AS tasks, coalesce(t.tasks_measured, 0) AS tasks_measured,
+       t.engagement, t.reach, t.engagement_rate, m.sales, coalesce(m.programs_with_sales, 0)
+         AS programs_with_sales
+FROM advocacy.advocates a LEFT JOIN t USING (advocate_id) LEFT JOIN m USING (advocate_id);
+
+CREATE OR REPLACE VIEW advocacy.engagement_by_platform AS
+SELECT coalesce(platform, '(unknown)') AS platform, count(*) AS tasks,
+       count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
+       sum(engagement) FILTER (WHERE reach > 0)
+         / nullif(sum(reach) FILTER (WHERE engagement IS NOT NULL), 0) AS engagement_rate
+FROM advocacy.task_engagement GROUP BY 1;
+
+CREATE OR REPLACE VIEW advocacy.engagement_by_program AS
+SELECT program_id, any_value(brand) AS brand, count(*) AS tasks,
+       count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
+       sum(engagement) FILTER (WHERE reach > 0)
+         / nullif(sum(reach) FILTER (WHERE engagement IS NOT NULL), 0) AS engagement_rate
+FROM advocacy.task_engagement GROUP BY program_id;
+
+CREATE OR REPLACE VIEW advocacy.engagement_by_brand AS
+SELECT coalesce(brand, '(unknown)') AS brand, count(*) AS tasks,
+       count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
+       sum(engagement) FILTER (WHERE reach > 0)
+         / nullif(sum(reach) FILTER (WHERE engagement IS NOT NULL), 0) AS engagement_rate
+FROM advocacy.task_engagement GROUP BY 1;

@@ -1,0 +1,100 @@
+"""`sluice advocacy report`: the headline insights, read from the models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sluice.warehouse import Result, Warehouse
+
+TOP = 5
+
+
+@dataclass
+class Report:
+    sections: dict[str, Result] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"findings": self.findings,
+                **{name: result.dicts() for name, result in self.sections.items()}}
+
+
+SECTIONS = {
+    "files": "SELECT outcome, files FROM advocacy.file_summary",
+    "top advocates by sales": f"SELECT rank, name, advocate_id, sales FROM "
+                              f"advocacy.top_advocates_by_sales LIMIT {TOP}",
+    "top advocates by engagement": f"SELECT rank, name, advocate_id, engagement, "
+                                   f"round(engagement_rate, 4) AS engagement_rate FROM "
+                                   f"advocacy.top_advocates_by_engagement LIMIT {TOP}",
+    "top advocates by reach": f"SELECT rank, name, advocate_id, reach FROM "
+                              f"advocacy.top_advocates_by_reach LIMIT {TOP}",
+    "engagement by platform": "SELECT platform, tasks, tasks_measured, engagement, reach, "
+                              "round(engagement_rate, 4) AS engagement_rate "
+                              "FROM advocacy.engagement_by_platform ORDER BY engagement_rate "
+                              "DESC NULLS LAST",
+    "sales by brand": "SELECT brand, memberships, memberships_with_sales, sales "
+                      "FROM advocacy.sales_by_brand ORDER BY sales DESC NULLS LAST",
+    "outliers (above Q3 + 3 IQR)": "SELECT metric, count(*) AS advocates, "
+                                   "round(min(fence), 2) AS fence, round(max(value), 2) AS "
+                                   "largest FROM advocacy.outliers GROUP BY metric ORDER BY metric",
+    "data-quality issues": "SELECT entity, field, rule, issues FROM advocacy.dq_summary "
+                           "LIMIT 12",
+}
+
+
+def build_report(warehouse: Warehouse) -> Report:
+    report = Report({name: warehouse.query(sql) for name, sql in SECTIONS.items()})
+    report.findings.append(_correlation_finding(warehouse))
+    report.findings.extend(_share_findings(warehouse))
+    return report
+
+
+def _correlation_finding(warehouse: Warehouse) -> str:
+    n, pearson, spearman = _correlation(warehouse)
+    if n < 3 or pearson is None:
+        return f"Too few advocates with both engagement and sales known ({n}) to correlate."
+    strength = _strength(float(spearman if spearman is not None else pearson))
+    return (f"Engagement and sales: Pearson r = {pearson:.2f}, Spearman rho = {spearman:.2f} "
+            f"over {n:,} advocates with both known: {strength}.")
+
+
+def _correlation(warehouse: Warehouse) -> tuple[int, float | None, float | None]:
+    row = warehouse.query("""
+        WITH both_known AS (
+            SELECT CAST(engagement AS DOUBLE) AS engagement, CAST(sales AS DOUBLE) AS sales
+            FROM advocacy.engagement_by_advocate
+            WHERE engagement IS NOT NULL AND sales IS NOT NULL
+        ), ranked AS (
+            SELECT *, rank() OVER (ORDER BY engagement) AS engagement_rank,
+                      rank() OVER (ORDER BY sales) AS sales_rank
+            FROM both_known
+        )
+        SELECT count(*), corr(engagement, sales), corr(engagement_rank, sales_rank) FROM ranked
+    """).rows[0]
+    return int(row[0]), row[1], row[2]
+
+
+def _strength(coefficient: float) -> str:
+    size = abs(coefficient)
+    if size < 0.1:
+        return "no relationship: engagement does not predict sales in this data"
+    direction = "positive" if coefficient > 0 else "negative"
+    if size < 0.3:
+        return f"a weak {direction} relationship"
+    if size < 0.5:
+        return f"a moderate {direction} relationship"
+    return f"a strong {direction} relationship"
+
+
+def _share_findings(warehouse: Warehouse) -> list[str]:
+    advocates, top_share = warehouse.query("""
+        WITH s AS (SELECT sales, row_number() OVER (ORDER BY sales DESC) AS n,
+                          count(*) OVER () AS total
+                   FROM advocacy.engagement_by_advocate WHERE sales IS NOT NULL)
+        SELECT max(total), sum(sales) FILTER (WHERE n <= ceil(total / 10.0)) / nullif(sum(sales), 0)
+        FROM s
+    """).rows[0]
+    if not advocates:
+        return ["No sales figures loaded yet."]
+    return [f"The top 10% of advocates by sales bring {float(top_share):.0%} of all attributed "
+            f"sales ({advocates:,} advocates with known sales)."]

@@ -1,0 +1,133 @@
+"""Cleaning rules for advocacy exports: every sentinel becomes NULL and an issue.
+
+Each field has a kind; a kind compiles to two SQL expressions over the field's JSON value
+(`j`, NULL when the key is absent): the clean typed value, and the name of the rule the
+raw value broke (NULL when clean). Nothing is ever turned into zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+KNOWN_PLATFORMS = ("Instagram", "TikTok", "YouTube", "Facebook", "X", "Twitter", "Pinterest",
+                   "Snapchat", "LinkedIn", "Twitch")
+PLACEHOLDER_TEXT = ("", "???", "?", "n/a", "na", "null", "none", "unknown", "-")
+
+
+class Kind(Enum):
+    UUID = "uuid"
+    NAME = "name"
+    EMAIL = "email"
+    HANDLE = "handle"
+    TIMESTAMP = "timestamp"
+    TEXT = "text"
+    PLATFORM = "platform"
+    URL = "url"
+    COUNT = "count"
+    MONEY = "money"
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    field: str
+    kind: Kind
+
+    def column(self) -> str:
+        return f"j_{self.field}"
+
+    def clean(self) -> str:
+        return _CLEAN[self.kind].format(j=self.column(), s=_text(self.column()))
+
+    def issue(self) -> str:
+        j, s = self.column(), _text(self.column())
+        broken = _BROKEN[self.kind].format(j=j, s=s, clean=self.clean())
+        return (f"CASE WHEN {j} IS NULL OR json_type({j}) = 'NULL' THEN 'missing' "
+                f"ELSE {broken} END")
+
+
+def _text(j: str) -> str:
+    return f"json_extract_string({j}, '$')"
+
+
+_STRING = "json_type({j}) = 'VARCHAR'"
+_NUMBER = "json_type({j}) IN ('UBIGINT', 'BIGINT', 'DOUBLE')"
+_PLACEHOLDERS = ", ".join(f"'{p}'" for p in PLACEHOLDER_TEXT)
+_PLATFORM_CASES = " ".join(f"WHEN '{p.lower()}' THEN '{p}'" for p in KNOWN_PLATFORMS)
+
+_CLEAN: dict[Kind, str] = {
+    Kind.UUID: f"CASE WHEN {_STRING} THEN TRY_CAST({{s}} AS UUID) END",
+    Kind.NAME: (f"CASE WHEN {_STRING} AND lower(trim({{s}})) NOT IN ({_PLACEHOLDERS}) "
+                "THEN trim({s}) END"),
+    Kind.EMAIL: (f"CASE WHEN {_STRING} AND regexp_full_match(lower(trim({{s}})), "
+                 r"'[^@\s]+@[^@\s]+\.[a-z]{{2,}}') THEN lower(trim({s})) END"),
+    Kind.HANDLE: (f"CASE WHEN {_STRING} AND regexp_full_match(lower(ltrim(trim({{s}}), '@')), "
+                  "'[a-z0-9._]{{1,30}}') THEN lower(ltrim(trim({s}), '@')) END"),
+    Kind.TIMESTAMP: (f"CASE WHEN {_STRING} THEN COALESCE("
+                     "try_strptime({s}, '%Y-%m-%dT%H:%M:%S.%gZ'), "
+                     "try_strptime({s}, '%Y-%m-%dT%H:%M:%SZ')) END"),
+    Kind.TEXT: (f"CASE WHEN {_STRING} AND lower(trim({{s}})) NOT IN ({_PLACEHOLDERS}) "
+                "THEN trim({s}) END"),
+    Kind.PLATFORM: (f"CASE WHEN {_STRING} AND trim({{s}}) <> '' THEN "
+                    f"CASE lower(trim({{s}})) {_PLATFORM_CASES} ELSE trim({{s}}) END END"),
+    Kind.URL: (f"CASE WHEN {_STRING} AND regexp_full_match(trim({{s}}), 'https?://[^\\s]+') "
+               "THEN trim({s}) END"),
+    Kind.COUNT: ("CASE WHEN json_type({j}) IN ('UBIGINT', 'BIGINT') AND TRY_CAST({s} AS BIGINT) >= 0 "
+                 "THEN TRY_CAST({s} AS BIGINT) END"),
+    Kind.MONEY: (f"CASE WHEN {_NUMBER} AND TRY_CAST({{s}} AS DOUBLE) >= 0 "
+                 "THEN CAST(round(TRY_CAST({s} AS DOUBLE), 2) AS DECIMAL(14, 2)) END"),
+}
+
+# Why a present value was rejected; evaluated only when it is not NULL.
+_BROKEN: dict[Kind, str] = {
+    Kind.UUID: ("CASE WHEN {clean} IS NOT NULL THEN NULL WHEN {s} = '' THEN 'empty' "
+                "ELSE 'not a uuid' END"),
+    Kind.NAME: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL WHEN NOT {_STRING} THEN 'not text' "
+                "ELSE 'placeholder' END"),
+    Kind.EMAIL: "CASE WHEN {clean} IS NOT NULL THEN NULL ELSE 'invalid email' END",
+    Kind.HANDLE: "CASE WHEN {clean} IS NOT NULL THEN NULL ELSE 'invalid handle' END",
+    Kind.TIMESTAMP: "CASE WHEN {clean} IS NOT NULL THEN NULL ELSE 'not a date' END",
+    Kind.TEXT: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL WHEN {_NUMBER} THEN 'number instead of text' "
+                f"WHEN NOT {_STRING} THEN 'not text' ELSE 'placeholder' END"),
+    Kind.PLATFORM: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL WHEN {_NUMBER} "
+                    "THEN 'number instead of text' ELSE 'not text' END"),
+    Kind.URL: "CASE WHEN {clean} IS NOT NULL THEN NULL ELSE 'not a URL' END",
+    Kind.COUNT: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL "
+                 f"WHEN {_NUMBER} AND TRY_CAST({{s}} AS DOUBLE) < 0 THEN 'negative' "
+                 "ELSE 'not a number' END"),
+    Kind.MONEY: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL "
+                 f"WHEN {_NUMBER} THEN 'negative' ELSE 'not a number' END"),
+}
+
+ADVOCATE_FIELDS = (
+    FieldRule("user_id", Kind.UUID),
+    FieldRule("name", Kind.NAME),
+    FieldRule("email", Kind.EMAIL),
+    FieldRule("instagram_handle", Kind.HANDLE),
+    FieldRule("tiktok_handle", Kind.HANDLE),
+    FieldRule("joined_at", Kind.TIMESTAMP),
+)
+PROGRAM_FIELDS = (
+    FieldRule("program_id", Kind.UUID),
+    FieldRule("brand", Kind.TEXT),
+    FieldRule("total_sales_attributed", Kind.MONEY),
+)
+TASK_FIELDS = (
+    FieldRule("task_id", Kind.UUID),
+    FieldRule("platform", Kind.PLATFORM),
+    FieldRule("post_url", Kind.URL),
+    FieldRule("likes", Kind.COUNT),
+    FieldRule("comments", Kind.COUNT),
+    FieldRule("shares", Kind.COUNT),
+    FieldRule("reach", Kind.COUNT),
+)
+
+
+def extract_columns(rules: tuple[FieldRule, ...], document: str) -> str:
+    """Select list pulling each field's JSON value out of `document`."""
+    return ", ".join(f"json_extract({document}, '$.{r.field}') AS {r.column()}" for r in rules)
+
+
+def clean_columns(rules: tuple[FieldRule, ...]) -> str:
+    """Select list of every field's clean value and the rule its raw value broke."""
+    return ", ".join(f"{r.clean()} AS {r.field}, {r.issue()} AS {r.field}__issue" for r in rules)
