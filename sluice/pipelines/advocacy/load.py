@@ -143,12 +143,14 @@ def _repair_broken(warehouse: Warehouse, run: RunSummary, root: Path,
         "SELECT a.name, a.text FROM adv_files a JOIN adv_ids i USING (name) "
         "WHERE i.load AND NOT a.valid ORDER BY a.ord").rows
     repaired: list[tuple[str, str]] = []
+    rejected: list[tuple[str, str]] = []
     for name, text in broken:
         entry, repair = files[name], complete_brackets(text)
         if repair.text is None:
+            reason = f"invalid JSON, {repair.note}"
             entry.status, entry.loaded, entry.rejected = REJECTED, 0, 1
-            entry.note = keep_unreadable_file(warehouse, run.run_id, root / name,
-                                              f"invalid JSON, {repair.note}")
+            entry.note = keep_unreadable_file(warehouse, run.run_id, root / name, reason)
+            rejected.append((name, reason))
         else:
             repaired.append((name, repair.text))
             entry.note = repair.note
@@ -157,8 +159,7 @@ def _repair_broken(warehouse: Warehouse, run: RunSummary, root: Path,
         [[n for n, _ in repaired], [t for _, t in repaired]])
     warehouse.execute(
         "CREATE OR REPLACE TEMP TABLE adv_rejected AS SELECT unnest(?) AS name, unnest(?) AS reason",
-        [[f.path.as_posix() for f in files.values() if f.status == REJECTED],
-         [f.note for f in files.values() if f.status == REJECTED]])
+        [[n for n, _ in rejected], [r for _, r in rejected]])
 
 
 def _extract_records(warehouse: Warehouse) -> None:
