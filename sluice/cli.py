@@ -13,6 +13,7 @@ import typer
 from sluice import console
 from sluice.errors import SluiceError
 from sluice.pipelines import advocacy, votes
+from sluice.pipelines.advocacy.generate import generate_advocates
 from sluice.pipelines.advocacy.report import build_report
 from sluice.pipelines.votes.generate import generate_votes
 from sluice.warehouse import WAREHOUSE_ENV, Warehouse
@@ -96,6 +97,27 @@ def advocacy_ingest(
         console.print_json(run.as_dict())
     else:
         console.print_run(run, details=False)
+
+
+@advocacy_app.command("generate")
+def advocacy_generate(
+    folder: Annotated[Path, typer.Argument(help="The folder to write advocate files into.")],
+    count: Annotated[int, typer.Option("--advocates", min=0, help="Distinct advocates.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 7,
+    messy_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of messy files.")
+                           ] = 0.5,
+    json: JsonOption = False,
+) -> None:
+    """Write a demo export: one JSON file per advocate, about half of them messy."""
+    generated = generate_advocates(folder, count, seed=seed, messy_share=messy_share)
+    if json:
+        console.print_json(generated.as_dict())
+    else:
+        console.out.print(
+            f"wrote {generated.files:,} files to {folder}: {generated.advocates:,} advocates, "
+            f"{generated.messy_files:,} messy files ({generated.truncated:,} cut short, "
+            f"{generated.unrepairable:,} beyond repair), {generated.stray:,} stray files"
+        )
 
 
 @advocacy_app.command("report")

@@ -6,18 +6,33 @@ import shutil
 from pathlib import Path
 
 from sluice.ingest import Progress
-from sluice.pipelines import votes
+from sluice.pipelines import advocacy, votes
+from sluice.pipelines.advocacy.generate import generate_advocates
+from sluice.pipelines.advocacy.report import build_report
 from sluice.pipelines.votes.generate import generate_votes
 from sluice.warehouse import Warehouse
 
 DEMO_VOTES = 300_000
+DEMO_ADVOCATES = 5_000
 
 
 def run_demo(
     warehouse: Warehouse, folder: Path, progress: Progress
 ) -> dict[str, dict[str, object]]:
     """Run every pipeline on generated input; return a summary per pipeline."""
-    return {"votes": _votes_demo(warehouse, folder / "votes", progress)}
+    return {"votes": _votes_demo(warehouse, folder / "votes", progress),
+            "advocacy": _advocacy_demo(warehouse, folder / "advocacy", progress)}
+
+
+def _advocacy_demo(warehouse: Warehouse, folder: Path, progress: Progress
+                   ) -> dict[str, object]:
+    generate_advocates(folder, DEMO_ADVOCATES)
+    run = advocacy.ingest(warehouse, str(folder), progress)
+    report = build_report(warehouse)
+    summary = run.as_dict()
+    summary.pop("file_details")
+    summary["headline"] = " ".join(report.findings)
+    return summary
 
 
 def _votes_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, object]:

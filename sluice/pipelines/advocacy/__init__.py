@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from sluice.ingest import Progress, no_progress
-from sluice.ledger import RunSummary
+from sluice.ledger import RunSummary, ensure_ledger
 from sluice.pipelines.advocacy import load
 from sluice.warehouse import Warehouse
 
@@ -21,6 +21,7 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress) 
 
 
 def build_models(warehouse: Warehouse) -> None:
+    ensure_ledger(warehouse)
     warehouse.run_sql_file(load.SCHEMA_SQL)
     for model in sorted(MODELS.iterdir(), key=lambda m: m.name):
         if model.name.endswith(".sql"):

@@ -115,8 +115,9 @@ def _offered_files(warehouse: Warehouse, root: Path) -> dict[str, InputFile]:
     """One ledger entry per file; strays and files loaded before are skipped."""
     rows = warehouse.query(f"""
         SELECT a.name, a.size, a.modified_ns, a.sha256, a.stray_reason,
-               EXISTS (SELECT 1 FROM sluice.files k WHERE k.pipeline = '{PIPELINE}'
-                       AND k.path = a.name AND k.sha256 = a.sha256 AND k.status = '{LOADED}')
+               (SELECT max(k.status) FROM sluice.files k WHERE k.pipeline = '{PIPELINE}'
+                AND k.path = a.name AND k.sha256 = a.sha256
+                AND k.status IN ('{LOADED}', '{REJECTED}'))
         FROM adv_files a ORDER BY a.ord
     """).rows
     ids = ledger.next_file_ids(warehouse, len(rows))
@@ -125,7 +126,9 @@ def _offered_files(warehouse: Warehouse, root: Path) -> dict[str, InputFile]:
         entry = InputFile(Path(name), int(size), int(modified_ns), str(sha256), file_id=file_id)
         if stray or seen:
             entry.status = SKIPPED
-            entry.note = f"skipped: {stray}" if stray else "skipped: loaded before, unchanged"
+            entry.note = (f"skipped: {stray}" if stray else
+                          "skipped: loaded before, unchanged" if seen == LOADED else
+                          "skipped: quarantined before, unchanged")
         else:
             entry.records_read = entry.loaded = 1
         files[name] = entry

@@ -51,11 +51,16 @@ def build_report(warehouse: Warehouse) -> Report:
 
 def _correlation_finding(warehouse: Warehouse) -> str:
     n, pearson, spearman = _correlation(warehouse)
-    if n < 3 or pearson is None:
+    if n < 3 or pearson is None or spearman is None:
         return f"Too few advocates with both engagement and sales known ({n}) to correlate."
-    strength = _strength(float(spearman if spearman is not None else pearson))
-    return (f"Engagement and sales: Pearson r = {pearson:.2f}, Spearman rho = {spearman:.2f} "
-            f"over {n:,} advocates with both known: {strength}.")
+    finding = (f"Engagement and sales over {n:,} advocates with both known: "
+               f"Spearman rho = {spearman:.2f} ({_strength(spearman)} between their "
+               f"ranks), Pearson r = {pearson:.2f} ({_strength(pearson)} between "
+               "the amounts).")
+    if abs(spearman - pearson) >= 0.2:
+        finding += (" The two disagree: a few extreme values dominate the amounts, so "
+                    "rank order is the better guide.")
+    return finding
 
 
 def _correlation(warehouse: Warehouse) -> tuple[int, float | None, float | None]:
@@ -71,13 +76,17 @@ def _correlation(warehouse: Warehouse) -> tuple[int, float | None, float | None]
         )
         SELECT count(*), corr(engagement, sales), corr(engagement_rank, sales_rank) FROM ranked
     """).rows[0]
-    return int(row[0]), row[1], row[2]
+    return int(row[0]), _float(row[1]), _float(row[2])
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _strength(coefficient: float) -> str:
     size = abs(coefficient)
     if size < 0.1:
-        return "no relationship: engagement does not predict sales in this data"
+        return "no relationship"
     direction = "positive" if coefficient > 0 else "negative"
     if size < 0.3:
         return f"a weak {direction} relationship"

@@ -7,7 +7,7 @@ CREATE OR REPLACE VIEW advocacy.file_summary AS
 SELECT CASE WHEN status = 'loaded' AND note LIKE 'repaired%' THEN 'repaired'
             WHEN status = 'loaded' THEN 'clean'
             WHEN status = 'rejected' THEN 'quarantined'
-            WHEN note LIKE 'skipped: loaded before%' THEN 'unchanged, skipped'
+            WHEN note LIKE 'skipped: % before, unchanged' THEN 'unchanged, skipped'
             ELSE 'not an advocate file, skipped' END AS outcome,
        count(*) AS files
 FROM sluice.files WHERE pipeline = 'advocacy' GROUP BY 1 ORDER BY files DESC;
