@@ -130,19 +130,28 @@ def stage_json_lines(
     return StagedFile(file_id, path, first_rowid, rows, blank, rejects)
 
 
-def _collect_scanner_rejects(warehouse: Warehouse, path: Path, file_id: int) -> int:
+def scanner_rejects(warehouse: Warehouse, path: Path) -> list[tuple[int, str, str]]:
+    """The lines the scanner refused in its last scan of `path`, in order: line number,
+    exact raw text, reason."""
     found = warehouse.query(
         f"SELECT line, min(byte_position), min(error_type) FROM {_REJECTS_TABLE} "
         "GROUP BY line ORDER BY line"
     ).rows
     if not found:
-        return 0
+        return []
     raw = raw_lines_near(path, {int(line): int(position) for line, position, _ in found})
-    warehouse.con.executemany(
-        f"INSERT INTO {STAGED_REJECTS} VALUES (?, ?, ?, ?, ?)",
-        [[file_id, line, rank, raw[line], [_SCANNER_REASONS.get(error, error.lower())]]
-         for rank, (line, _, error) in enumerate(found, 1)],
-    )
+    return [(int(line), raw[line], _SCANNER_REASONS.get(error, error.lower()))
+            for line, _, error in found]
+
+
+def _collect_scanner_rejects(warehouse: Warehouse, path: Path, file_id: int) -> int:
+    found = scanner_rejects(warehouse, path)
+    if found:
+        warehouse.con.executemany(
+            f"INSERT INTO {STAGED_REJECTS} VALUES (?, ?, ?, ?, ?)",
+            [[file_id, line, rank, raw, [reason]]
+             for rank, (line, raw, reason) in enumerate(found, 1)],
+        )
     return len(found)
 
 

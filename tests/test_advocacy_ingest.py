@@ -230,4 +230,30 @@ def test_missing_folder_and_wrong_file_are_one_line_errors(work: Path) -> None:
     assert result.stderr.strip() == "error: no such file or folder: nowhere"
     write(work, "data.csv", "a,b")
     result = sluice("advocacy", "ingest", "data.csv", cwd=work, expect=2)
-    assert result.stderr.strip() == "error: data.csv is neither a folder nor a .tar.gz archive"
+    assert result.stderr.strip() == (
+        "error: data.csv is not a folder, a .tar.gz archive or a JSON Lines file (.jsonl)")
+
+
+def test_json_lines_file_of_advocates(work: Path) -> None:
+    text = json.dumps(advocate())
+    lines = [json.dumps(advocate(user_id=None)), "", text[:-3], text[:40],
+             json.dumps(advocate(BO, name="Bo")).replace("Bo", "B\u00f6").encode().decode(),
+             json.dumps(advocate(BO, name="Bo", instagram_handle="#error_handle"))]
+    data = "\n".join(lines).encode() + b"\n" + b'{"user_id": "caf\xe9"}\n'
+    (work / "export.jsonl").write_bytes(data)
+    summary = sluice_json("advocacy", "ingest", "export.jsonl", cwd=work)
+    # Six records (the blank line is none): four loaded, one repaired among them, one cut
+    # inside a string, one not UTF-8.
+    assert (summary["files"], summary["read"], summary["loaded"], summary["rejected"]) == (
+        1, 6, 4, 2)
+    db = work / "warehouse.db"
+    assert query(db, "SELECT advocate_id, name FROM advocacy.advocates ORDER BY 1") == [
+        (ANN, "Ann Lee"), (BO, "Bo"), ("file:export.jsonl:1", "Ann Lee")]
+    assert query(db, "SELECT source_file, line_number, reasons FROM sluice.quarantine "
+                     "ORDER BY line_number") == [
+        ("export.jsonl:4", 4, ["invalid JSON, cut inside a string"]),
+        ("export.jsonl:7", 7, ["invalid UTF-8"])]
+    assert query(db, "SELECT field, rule FROM advocacy.dq_issues WHERE source_file = "
+                     "'export.jsonl:6'") == [("instagram_handle", "invalid handle")]
+    again = sluice_json("advocacy", "ingest", "export.jsonl", cwd=work)
+    assert (again["files_skipped"], again["loaded"]) == (1, 0)

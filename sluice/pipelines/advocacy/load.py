@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -23,13 +24,14 @@ from sluice.ledger import LOADED, SKIPPED, InputFile, RunSummary
 from sluice.pipelines.advocacy import rules
 from sluice.pipelines.advocacy.repair import complete_brackets
 from sluice.quarantine import QUARANTINE_COLUMNS, ensure_quarantine, keep_unreadable_file
-from sluice.staging import sql_string
+from sluice.staging import drop_scan_rejects, lines_source, scanner_rejects, sql_string
 from sluice.warehouse import Warehouse
 
 PIPELINE = "advocacy"
 REJECTED = "rejected"
 SCHEMA_SQL = resources.files("sluice.pipelines.advocacy") / "schema.sql"
 RAW_TEXT_LIMIT = 65_536
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 
 
 @contextmanager
@@ -42,7 +44,8 @@ def opened_source(source: str) -> Iterator[Path]:
         yield path.resolve()
         return
     if not path.name.lower().endswith((".tar.gz", ".tgz", ".tar")):
-        raise UsageError(f"{source} is neither a folder nor a .tar.gz archive")
+        raise UsageError(
+            f"{source} is not a folder, a .tar.gz archive or a JSON Lines file (.jsonl)")
     with tempfile.TemporaryDirectory(prefix="sluice-advocacy-") as folder:
         try:
             with tarfile.open(path) as archive:
@@ -53,37 +56,100 @@ def opened_source(source: str) -> Iterator[Path]:
 
 
 def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress) -> RunSummary:
+    """Load a folder, a .tar.gz of one, or a JSON Lines file of advocates."""
+    path = Path(source)
+    if path.is_file() and path.name.lower().endswith(JSON_LINES_SUFFIXES):
+        return _run(warehouse, progress, lambda run: _read_json_lines(warehouse, run, path))
     with opened_source(source) as root:
-        run = ledger.start_run(warehouse, PIPELINE, "ingest")
-        try:
-            _ingest_folder(warehouse, root, run, progress)
-        except BaseException as error:
-            ledger.fail_run(warehouse, run, str(error).strip().splitlines()[0] if str(error)
-                            else type(error).__name__)
-            raise
+        return _run(warehouse, progress, lambda run: _read_folder(warehouse, run, root))
+
+
+def _run(warehouse: Warehouse, progress: Progress,
+         read: Callable[[RunSummary], Documents]) -> RunSummary:
+    run = ledger.start_run(warehouse, PIPELINE, "ingest")
+    try:
+        steps = 5
+        ensure_quarantine(warehouse)
+        warehouse.run_sql_file(SCHEMA_SQL)
+        progress("reading files", 0, steps)
+        documents = read(run)
+        progress("repairing records cut short", 1, steps)
+        _repair_broken(warehouse, run, documents)
+        progress("cleaning records", 2, steps)
+        _extract_records(warehouse)
+        progress("committing", 3, steps)
+        with warehouse.transaction():
+            _merge(warehouse)
+            _quarantine_rejected(warehouse, run)
+            ledger.record_files(warehouse, run)
+            crash_point("before-commit")
+        progress("done", steps, steps)
+    except BaseException as error:
+        message = str(error).strip().splitlines()
+        ledger.fail_run(warehouse, run, message[0] if message else type(error).__name__)
+        raise
     return run
 
 
-def _ingest_folder(warehouse: Warehouse, root: Path, run: RunSummary, progress: Progress
-                   ) -> None:
-    steps = 5
-    ensure_quarantine(warehouse)
-    warehouse.run_sql_file(SCHEMA_SQL)
-    progress("reading files", 0, steps)
+@dataclass
+class Documents:
+    """The records to load: each document's ledger entry (a file of its own, or the JSON
+    Lines file it is a line of), and where a rejected file can be copied from."""
+
+    entries: dict[str, InputFile]
+    root: Path | None  # the folder of one-file-per-advocate input; None for JSON Lines
+
+
+def _read_folder(warehouse: Warehouse, run: RunSummary, root: Path) -> Documents:
+    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_refused "
+                      "(line_number BIGINT, raw VARCHAR, reason VARCHAR, rank BIGINT)")
     _read_files(warehouse, root)
-    files = _offered_files(warehouse, root)
-    run.files.extend(files.values())
-    progress("repairing files cut short", 1, steps)
-    _repair_broken(warehouse, run, root, files)
-    progress("cleaning records", 2, steps)
-    _extract_records(warehouse)
-    progress("committing", 3, steps)
-    with warehouse.transaction():
-        _merge(warehouse)
-        _quarantine_rejected(warehouse, run)
-        ledger.record_files(warehouse, run)
-        crash_point("before-commit")
-    progress("done", steps, steps)
+    entries = _offered_files(warehouse)
+    run.files.extend(entries.values())
+    return Documents({n: e for n, e in entries.items() if e.status == LOADED}, root)
+
+
+def _read_json_lines(warehouse: Warehouse, run: RunSummary, path: Path) -> Documents:
+    """Each line one advocate, named `file:line`; the file is one ledger entry."""
+    stat = path.stat()
+    entry = InputFile(Path(path.name), stat.st_size, stat.st_mtime_ns, ledger.sha256_of(path),
+                      file_id=ledger.next_file_id(warehouse))
+    run.files.append(entry)
+    seen = warehouse.scalar(
+        "SELECT max(status) FROM sluice.files WHERE pipeline = ? AND path = ? AND sha256 = ? "
+        "AND status = ?", [PIPELINE, path.name, entry.sha256, LOADED])
+    drop_scan_rejects(warehouse)
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE adv_lines AS
+        SELECT row_number() OVER () AS ord, line AS text
+        FROM {lines_source(path) if not seen else "(SELECT NULL::VARCHAR AS line WHERE false)"}
+    """)
+    refused = [] if seen else scanner_rejects(warehouse, path)
+    # A line's number: its position among the lines read, plus the refused lines before it.
+    warehouse.execute(
+        "CREATE OR REPLACE TEMP TABLE adv_refused AS SELECT unnest(?) AS line_number, "
+        "unnest(?) AS raw, unnest(?) AS reason, unnest(generate_series(1, ?)) AS rank",
+        [[r[0] for r in refused], [r[1] for r in refused], [r[2] for r in refused],
+         len(refused)])
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE adv_files AS
+        SELECT {sql_string(path.name + ":")} || (ord + (SELECT count(*) FROM adv_refused r
+                                              WHERE r.line_number - r.rank < ord)) AS name,
+               ord, text,
+               CASE WHEN text IS NULL OR trim(text) = '' THEN 'blank line' END AS stray_reason,
+               CASE WHEN trim(text) <> '' AND json_valid(text) THEN json_type(text) = 'OBJECT'
+                    ELSE false END AS valid
+        FROM adv_lines
+    """)
+    if seen:
+        entry.status, entry.note = SKIPPED, "skipped: loaded before, unchanged"
+    records = int(warehouse.scalar("SELECT count(*) FROM adv_files WHERE stray_reason IS NULL"))
+    entry.records_read = records + len(refused)
+    entry.loaded, entry.rejected = records, len(refused)
+    names = [str(n) for (n,) in warehouse.query(
+        "SELECT name FROM adv_files WHERE stray_reason IS NULL ORDER BY ord").rows]
+    _record_ids(warehouse, names, [entry.file_id] * len(names), [True] * len(names))
+    return Documents(dict.fromkeys(names, entry), None)
 
 
 def _read_files(warehouse: Warehouse, root: Path) -> None:
@@ -111,8 +177,8 @@ def _read_files(warehouse: Warehouse, root: Path) -> None:
     """)
 
 
-def _offered_files(warehouse: Warehouse, root: Path) -> dict[str, InputFile]:
-    """One ledger entry per file; strays and files loaded before are skipped."""
+def _offered_files(warehouse: Warehouse) -> dict[str, InputFile]:
+    """One ledger entry per file; strays and files seen before unchanged are skipped."""
     rows = warehouse.query(f"""
         SELECT a.name, a.size, a.modified_ns, a.sha256, a.stray_reason,
                (SELECT max(k.status) FROM sluice.files k WHERE k.pipeline = '{PIPELINE}'
@@ -132,31 +198,39 @@ def _offered_files(warehouse: Warehouse, root: Path) -> dict[str, InputFile]:
         else:
             entry.records_read = entry.loaded = 1
         files[name] = entry
-    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_ids AS SELECT unnest(?) AS name, "
-                      "unnest(?) AS file_id, unnest(?) AS load",
-                      [list(files), [f.file_id for f in files.values()],
-                       [f.status == LOADED for f in files.values()]])
+    _record_ids(warehouse, list(files), [f.file_id for f in files.values()],
+                [f.status == LOADED for f in files.values()])
     return files
 
 
-def _repair_broken(warehouse: Warehouse, run: RunSummary, root: Path,
-                   files: dict[str, InputFile]) -> None:
-    """Complete the brackets of files cut short; reject the files that stay broken."""
+def _record_ids(warehouse: Warehouse, names: list[str], file_ids: list[int], load: list[bool]
+                ) -> None:
+    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_ids AS SELECT unnest(?) AS name, "
+                      "unnest(?) AS file_id, unnest(?) AS load", [names, file_ids, load])
+
+
+def _repair_broken(warehouse: Warehouse, run: RunSummary, documents: Documents) -> None:
+    """Complete the brackets of records cut short; reject the ones that stay broken (a
+    rejected file is also copied to the quarantine folder)."""
     broken = warehouse.query(
         "SELECT a.name, a.text FROM adv_files a JOIN adv_ids i USING (name) "
         "WHERE i.load AND NOT a.valid ORDER BY a.ord").rows
     repaired: list[tuple[str, str]] = []
     rejected: list[tuple[str, str]] = []
     for name, text in broken:
-        entry, repair = files[name], complete_brackets(text)
+        entry, repair = documents.entries[name], complete_brackets(text)
         if repair.text is None:
             reason = f"invalid JSON, {repair.note}"
-            entry.status, entry.loaded, entry.rejected = REJECTED, 0, 1
-            entry.note = keep_unreadable_file(warehouse, run.run_id, root / name, reason)
+            entry.loaded, entry.rejected = entry.loaded - 1, entry.rejected + 1
+            if documents.root is not None:
+                entry.status = REJECTED
+                entry.note = keep_unreadable_file(warehouse, run.run_id, documents.root / name,
+                                                  reason)
             rejected.append((name, reason))
         else:
             repaired.append((name, repair.text))
-            entry.note = repair.note
+            if documents.root is not None:
+                entry.note = repair.note
     warehouse.execute(
         "CREATE OR REPLACE TEMP TABLE adv_repaired AS SELECT unnest(?) AS name, unnest(?) AS text",
         [[n for n, _ in repaired], [t for _, t in repaired]])
@@ -293,8 +367,18 @@ def _merge(warehouse: Warehouse) -> None:
 
 
 def _quarantine_rejected(warehouse: Warehouse, run: RunSummary) -> None:
+    """Records that could not be repaired, and lines of a JSON Lines file the scanner
+    refused (not UTF-8), each with its reason; a line keeps its line number."""
     warehouse.execute(f"""
         INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
-        SELECT ?, '{PIPELINE}', i.file_id, r.name, NULL, left(f.text, {RAW_TEXT_LIMIT}), [r.reason]
+        SELECT ?, '{PIPELINE}', i.file_id, r.name,
+               TRY_CAST(regexp_extract(r.name, ':([0-9]+)$', 1) AS BIGINT),
+               left(f.text, {RAW_TEXT_LIMIT}), [r.reason]
         FROM adv_rejected r JOIN adv_ids i USING (name) JOIN adv_files f USING (name)
     """, [run.run_id])
+    if warehouse.scalar("SELECT count(*) FROM adv_refused"):
+        warehouse.execute(f"""
+            INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
+            SELECT ?, '{PIPELINE}', ?, ? || line_number, line_number, raw, [reason]
+            FROM adv_refused
+        """, [run.run_id, run.files[0].file_id, str(run.files[0].path) + ":"])
