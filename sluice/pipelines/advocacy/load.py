@@ -243,6 +243,27 @@ def _extract_records(warehouse: Warehouse) -> None:
     """Temp tables adv_a, adv_m, adv_t: advocates, memberships and tasks, cleaned, with
     the raw JSON value of every field and the rule it broke."""
     a, m, t = rules.ADVOCATE_FIELDS, rules.PROGRAM_FIELDS, rules.TASK_FIELDS
+    advocates = f"""
+        SELECT file_id, ord, source_file, {rules.extract_columns(a, "document")},
+               json_extract(document, '$.advocacy_programs[*]') AS programs
+        FROM adv_docs"""
+    memberships = f"""
+        SELECT file_id, ord, source_file, advocate_id, position,
+               advocate_id || '#' || position AS membership_id,
+               {rules.extract_columns(m, "program")},
+               json_extract(program, '$.tasks_completed[*]') AS tasks
+        FROM (SELECT file_id, ord, source_file, advocate_id,
+                     unnest(generate_series(1, len(programs))) AS position,
+                     unnest(programs) AS program
+              FROM adv_a)"""
+    tasks = f"""
+        SELECT file_id, ord, source_file, advocate_id, membership_id, program_id, brand,
+               membership_id || '#' || position AS task_key,
+               {rules.extract_columns(t, "task")}
+        FROM (SELECT file_id, ord, source_file, advocate_id, membership_id, program_id,
+                     brand, unnest(generate_series(1, len(tasks))) AS position,
+                     unnest(tasks) AS task
+              FROM adv_m)"""
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE adv_docs AS
         SELECT i.file_id, f.ord, f.name AS source_file, r.text IS NOT NULL AS repaired,
@@ -251,39 +272,15 @@ def _extract_records(warehouse: Warehouse) -> None:
         WHERE i.load AND (f.valid OR r.text IS NOT NULL);
 
         CREATE OR REPLACE TEMP TABLE adv_a AS
-        SELECT *, coalesce(CAST(user_id AS VARCHAR), 'file:' || source_file) AS advocate_id
-        FROM (
-            SELECT file_id, ord, source_file, programs, {rules.clean_columns(a)},
-                   {", ".join(r.column() for r in a)}
-            FROM (SELECT file_id, ord, source_file, {rules.extract_columns(a, "document")},
-                         json_extract(document, '$.advocacy_programs[*]') AS programs
-                  FROM adv_docs)
-        );
+        SELECT * EXCLUDE ({rules.helper_columns(a)}),
+               coalesce(CAST(user_id AS VARCHAR), 'file:' || source_file) AS advocate_id
+        FROM ({rules.typed_sql(a, advocates)});
 
         CREATE OR REPLACE TEMP TABLE adv_m AS
-        SELECT file_id, ord, source_file, advocate_id, position,
-               advocate_id || '#' || position AS membership_id, tasks,
-               {rules.clean_columns(m)}, {", ".join(r.column() for r in m)}
-        FROM (
-            SELECT *, {rules.extract_columns(m, "program")},
-                   json_extract(program, '$.tasks_completed[*]') AS tasks
-            FROM (SELECT file_id, ord, source_file, advocate_id,
-                         unnest(generate_series(1, len(programs))) AS position,
-                         unnest(programs) AS program
-                  FROM adv_a)
-        );
+        SELECT * EXCLUDE ({rules.helper_columns(m)}) FROM ({rules.typed_sql(m, memberships)});
 
         CREATE OR REPLACE TEMP TABLE adv_t AS
-        SELECT file_id, ord, source_file, advocate_id, membership_id, program_id, brand,
-               membership_id || '#' || position AS task_key,
-               {rules.clean_columns(t)}, {", ".join(r.column() for r in t)}
-        FROM (
-            SELECT *, {rules.extract_columns(t, "task")}
-            FROM (SELECT file_id, ord, source_file, advocate_id, membership_id, program_id,
-                         brand, unnest(generate_series(1, len(tasks))) AS position,
-                         unnest(tasks) AS task
-                  FROM adv_m)
-        );
+        SELECT * EXCLUDE ({rules.helper_columns(t)}) FROM ({rules.typed_sql(t, tasks)});
 
         -- The newest version of each advocate (latest file of this run) wins.
         CREATE OR REPLACE TEMP TABLE adv_winners AS

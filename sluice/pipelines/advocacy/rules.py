@@ -34,24 +34,22 @@ class FieldRule:
     kind: Kind
 
     def column(self) -> str:
+        """The field's raw JSON value."""
         return f"j_{self.field}"
 
     def clean(self) -> str:
-        return _CLEAN[self.kind].format(j=self.column(), s=_text(self.column()))
+        return _CLEAN[self.kind].format(s=f"s_{self.field}", t=f"t_{self.field}")
 
     def issue(self) -> str:
-        j, s = self.column(), _text(self.column())
-        broken = _BROKEN[self.kind].format(j=j, s=s, clean=self.clean())
-        return (f"CASE WHEN {j} IS NULL OR json_type({j}) = 'NULL' THEN 'missing' "
-                f"ELSE {broken} END")
+        """The rule the raw value broke, given the clean value in column `field`."""
+        broken = _BROKEN[self.kind].format(s=f"s_{self.field}", t=f"t_{self.field}")
+        return (f"CASE WHEN t_{self.field} IS NULL OR t_{self.field} = 'NULL' THEN 'missing' "
+                f"WHEN {self.field} IS NOT NULL THEN NULL ELSE {broken} END")
 
 
-def _text(j: str) -> str:
-    return f"json_extract_string({j}, '$')"
-
-
-_STRING = "json_type({j}) = 'VARCHAR'"
-_NUMBER = "json_type({j}) IN ('UBIGINT', 'BIGINT', 'DOUBLE')"
+# {s}: the value as text; {t}: its JSON type (NULL when the key is absent).
+_STRING = "{t} = 'VARCHAR'"
+_NUMBER = "{t} IN ('UBIGINT', 'BIGINT', 'DOUBLE')"
 _PLACEHOLDERS = ", ".join(f"'{p}'" for p in PLACEHOLDER_TEXT)
 _PLATFORM_CASES = " ".join(f"WHEN '{p.lower()}' THEN '{p}'" for p in KNOWN_PLATFORMS)
 
@@ -72,31 +70,26 @@ _CLEAN: dict[Kind, str] = {
                     f"CASE lower(trim({{s}})) {_PLATFORM_CASES} ELSE trim({{s}}) END END"),
     Kind.URL: (f"CASE WHEN {_STRING} AND regexp_full_match(trim({{s}}), 'https?://[^\\s]+') "
                "THEN trim({s}) END"),
-    Kind.COUNT: ("CASE WHEN json_type({j}) IN ('UBIGINT', 'BIGINT') AND TRY_CAST({s} AS BIGINT) >= 0 "
+    Kind.COUNT: ("CASE WHEN {t} IN ('UBIGINT', 'BIGINT') AND TRY_CAST({s} AS BIGINT) >= 0 "
                  "THEN TRY_CAST({s} AS BIGINT) END"),
     Kind.MONEY: (f"CASE WHEN {_NUMBER} AND TRY_CAST({{s}} AS DOUBLE) >= 0 "
                  "THEN CAST(round(TRY_CAST({s} AS DOUBLE), 2) AS DECIMAL(14, 2)) END"),
 }
 
-# Why a present value was rejected; evaluated only when it is not NULL.
+# Why a present value that did not come out clean was rejected.
 _BROKEN: dict[Kind, str] = {
-    Kind.UUID: ("CASE WHEN {clean} IS NOT NULL THEN NULL WHEN {s} = '' THEN 'empty' "
-                "ELSE 'not a uuid' END"),
-    Kind.NAME: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL WHEN NOT {_STRING} THEN 'not text' "
-                "ELSE 'placeholder' END"),
-    Kind.EMAIL: "CASE WHEN {clean} IS NOT NULL THEN NULL ELSE 'invalid email' END",
-    Kind.HANDLE: "CASE WHEN {clean} IS NOT NULL THEN NULL ELSE 'invalid handle' END",
-    Kind.TIMESTAMP: "CASE WHEN {clean} IS NOT NULL THEN NULL ELSE 'not a date' END",
-    Kind.TEXT: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL WHEN {_NUMBER} THEN 'number instead of text' "
+    Kind.UUID: "CASE WHEN {s} = '' THEN 'empty' ELSE 'not a uuid' END",
+    Kind.NAME: f"CASE WHEN NOT {_STRING} THEN 'not text' ELSE 'placeholder' END",
+    Kind.EMAIL: "'invalid email'",
+    Kind.HANDLE: "'invalid handle'",
+    Kind.TIMESTAMP: "'not a date'",
+    Kind.TEXT: (f"CASE WHEN {_NUMBER} THEN 'number instead of text' "
                 f"WHEN NOT {_STRING} THEN 'not text' ELSE 'placeholder' END"),
-    Kind.PLATFORM: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL WHEN {_NUMBER} "
-                    "THEN 'number instead of text' ELSE 'not text' END"),
-    Kind.URL: "CASE WHEN {clean} IS NOT NULL THEN NULL ELSE 'not a URL' END",
-    Kind.COUNT: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL "
-                 f"WHEN {_NUMBER} AND TRY_CAST({{s}} AS DOUBLE) < 0 THEN 'negative' "
+    Kind.PLATFORM: f"CASE WHEN {_NUMBER} THEN 'number instead of text' ELSE 'not text' END",
+    Kind.URL: "'not a URL'",
+    Kind.COUNT: (f"CASE WHEN {_NUMBER} AND TRY_CAST({{s}} AS DOUBLE) < 0 THEN 'negative' "
                  "ELSE 'not a number' END"),
-    Kind.MONEY: (f"CASE WHEN {{clean}} IS NOT NULL THEN NULL "
-                 f"WHEN {_NUMBER} THEN 'negative' ELSE 'not a number' END"),
+    Kind.MONEY: f"CASE WHEN {_NUMBER} THEN 'negative' ELSE 'not a number' END",
 }
 
 ADVOCATE_FIELDS = (
@@ -124,10 +117,24 @@ TASK_FIELDS = (
 
 
 def extract_columns(rules: tuple[FieldRule, ...], document: str) -> str:
-    """Select list pulling each field's JSON value out of `document`."""
-    return ", ".join(f"json_extract({document}, '$.{r.field}') AS {r.column()}" for r in rules)
+    """Select list pulling each field's JSON value out of `document`. One call with a list
+    of paths parses the document once; the engine evaluates the repeated call once."""
+    paths = "[" + ", ".join(f"'$.{r.field}'" for r in rules) + "]"
+    return ", ".join(f"json_extract({document}, {paths})[{i}] AS {r.column()}"
+                     for i, r in enumerate(rules, 1))
 
 
-def clean_columns(rules: tuple[FieldRule, ...]) -> str:
-    """Select list of every field's clean value and the rule its raw value broke."""
-    return ", ".join(f"{r.clean()} AS {r.field}, {r.issue()} AS {r.field}__issue" for r in rules)
+def helper_columns(rules: tuple[FieldRule, ...]) -> str:
+    """The intermediate text and type columns of `typed_sql`, to exclude from results."""
+    return ", ".join(f"s_{r.field}, t_{r.field}" for r in rules)
+
+
+def typed_sql(rules: tuple[FieldRule, ...], source: str) -> str:
+    """A query over `source` (which has the j_ columns) adding every field's clean value
+    and the rule its raw value broke. Text and JSON type are taken once per field."""
+    texts = ", ".join(f"json_extract_string({r.column()}, '$') AS s_{r.field}, "
+                      f"json_type({r.column()}) AS t_{r.field}" for r in rules)
+    cleans = ", ".join(f"{r.clean()} AS {r.field}" for r in rules)
+    issues = ", ".join(f"{r.issue()} AS {r.field}__issue" for r in rules)
+    return (f"SELECT *, {issues} FROM (SELECT *, {cleans} FROM "
+            f"(SELECT *, {texts} FROM ({source})))")
