@@ -1,12 +1,15 @@
-"""Advocacy ingest benchmark: sluice against a plain pandas load of the same folder.
+"""Advocacy ingest benchmark: sluice against a plain pandas load of the same data.
 
-    python bench/advocacy_ingest.py [--advocates 10000] [--repeats 3]
+    python bench/advocacy_ingest.py [--folders 10000,100000] [--jsonl 10000,100000,1000000]
+                                    [--repeats 3]
 
-sluice: `sluice advocacy ingest FOLDER` (ingest, repair, clean, and every model) in a
-fresh process on a fresh warehouse. Baseline, the published approach, in the same run:
-`json.load` per file (files that do not parse are skipped), `pandas.json_normalize` of
-the tasks with the advocate and program fields as metadata, `to_sql` into SQLite. Each
-measurement is its own process; peak RSS from wait4(); medians. Prints Markdown.
+For each size: a folder of one file per advocate and/or one JSON Lines file, made by the
+demo generator. sluice: `sluice advocacy ingest` (ingest, repair, cleaning rules, issues
+and every model) in a fresh process on a fresh warehouse. Baseline in the same run, the
+published approach: `json.load` per file (or `pandas.read_json(lines=True)`), records
+that do not parse skipped, `pandas.json_normalize` of the tasks with the advocate and
+program fields as metadata, `to_sql` into SQLite. Each measurement is its own process;
+peak RSS from wait4(); medians. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -28,14 +31,24 @@ import json, sqlite3, sys
 from pathlib import Path
 import pandas as pd
 
+source = Path(sys.argv[1])
 records = []
-for path in sorted(Path(sys.argv[1]).iterdir()):
-    try:
-        with open(path) as stream:
-            records.append(json.load(stream))
-    except (ValueError, UnicodeDecodeError):
-        continue
-records = [r for r in records if isinstance(r, dict)]
+if source.is_dir():
+    for path in sorted(source.iterdir()):
+        try:
+            with open(path) as stream:
+                records.append(json.load(stream))
+        except (ValueError, UnicodeDecodeError):
+            continue
+else:
+    with open(source, errors="replace") as stream:
+        for line in stream:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+records = [r for r in records if isinstance(r, dict)
+           and isinstance(r.get("advocacy_programs"), list)]
 tasks = pd.json_normalize(
     records, record_path=["advocacy_programs", "tasks_completed"],
     meta=["user_id", "name", "email", "instagram_handle", "tiktok_handle", "joined_at",
@@ -56,7 +69,7 @@ def measure(command: list[str], cwd: Path) -> tuple[float, float]:
     return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
-def generated(advocates: int) -> Path:
+def folder_of(advocates: int) -> Path:
     folder = DATA / f"advocates-{advocates}"
     if not folder.exists():
         subprocess.run([sys.executable, "-m", "sluice", "advocacy", "generate", str(folder),
@@ -64,37 +77,54 @@ def generated(advocates: int) -> Path:
     return folder
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--advocates", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    folder = generated(args.advocates)
-    files = sum(1 for _ in folder.iterdir())
-    work = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
-    print(f"folder: {folder.name}, {files:,} files, "
-          f"{sum(p.stat().st_size for p in folder.iterdir()) / 1e6:.1f} MB; "
-          f"{os.cpu_count()} cores; repeats: {args.repeats}\n")
-    runs: dict[str, list[tuple[float, float]]] = {"sluice": [], "pandas": []}
-    for repeat in range(args.repeats):
+def jsonl_of(advocates: int) -> Path:
+    path = DATA / f"advocates-{advocates}.jsonl"
+    if not path.exists():
+        subprocess.run([sys.executable, "-c",
+                        "import sys; from pathlib import Path; "
+                        "from sluice.pipelines.advocacy.generate import write_jsonl; "
+                        f"write_jsonl(Path(sys.argv[1]), {advocates})", str(path)], check=True)
+    return path
+
+
+def compare(source: Path, records: int, repeats: int, work: Path) -> list[str]:
+    runs: dict[str, list[tuple[float, float]]] = {"pandas": [], "sluice": []}
+    for _ in range(repeats):
         for name in ("warehouse.db", "pandas.sqlite"):
             (work / name).unlink(missing_ok=True)
-        runs["pandas"].append(measure([sys.executable, "-c", PANDAS_BASELINE, str(folder),
+        runs["pandas"].append(measure([sys.executable, "-c", PANDAS_BASELINE, str(source),
                                        "pandas.sqlite"], work))
         runs["sluice"].append(measure([sys.executable, "-m", "sluice", "advocacy", "ingest",
-                                       str(folder), "--json"], work))
-        print(f"repeat {repeat + 1}: pandas {runs['pandas'][-1][0]:.2f} s, "
-              f"sluice {runs['sluice'][-1][0]:.2f} s")
-    print("\n| run | median s | files/s | peak RSS MB |\n|---|---:|---:|---:|")
-    labels = {"pandas": "pandas: json.load per file, json_normalize, to_sql (SQLite)",
-              "sluice": "sluice advocacy ingest (repair, rules, issues, all models)"}
+                                       str(source), "--json"], work))
+    rows = []
+    kind = "files" if source.is_dir() else "one JSON Lines file"
     for name in ("pandas", "sluice"):
         seconds = statistics.median(t for t, _ in runs[name])
         memory = statistics.median(m for _, m in runs[name])
-        print(f"| {labels[name]} | {seconds:.2f} | {files / seconds:,.0f} | {memory:,.0f} |")
-    ratio = (statistics.median(t for t, _ in runs["pandas"])
-             / statistics.median(t for t, _ in runs["sluice"]))
-    print(f"\nsluice is {ratio:.1f}x the pandas load's speed")
+        rows.append(f"| {records:,} advocates, {kind} | {name} | {seconds:.2f} | "
+                    f"{records / seconds:,.0f} | {memory:,.0f} |")
+    return rows
+
+
+def sizes(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--folders", type=sizes, default=[10_000, 100_000])
+    parser.add_argument("--jsonl", type=sizes, default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
+    print(f"{os.cpu_count()} cores; repeats: {args.repeats}\n")
+    print("| input | run | median s | advocates/s | peak RSS MB |\n|---|---|---:|---:|---:|")
+    for advocates in args.folders:
+        for row in compare(folder_of(advocates), advocates, args.repeats, work):
+            print(row, flush=True)
+    for advocates in args.jsonl:
+        for row in compare(jsonl_of(advocates), advocates, args.repeats, work):
+            print(row, flush=True)
     shutil.rmtree(work)
 
 

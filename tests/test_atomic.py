@@ -78,3 +78,19 @@ def test_counts_that_do_not_balance_fail_the_run_and_roll_back(
         assert warehouse.scalar("SELECT count(*) FROM blog_analysis.votes") == 0
         assert warehouse.scalar("SELECT count(*) FROM sluice.files") == 0
         assert warehouse.query("SELECT status, error FROM sluice.runs").rows[0][0] == "failed"
+
+
+def test_advocacy_run_killed_before_commit_leaves_warehouse_unchanged(work: Path) -> None:
+    sluice("advocacy", "generate", "export", "--advocates", "200", cwd=work)
+    sluice("advocacy", "report", cwd=work)  # creates the empty tables
+    tables = ("advocates", "memberships", "tasks", "dq_issues", "raw_records")
+    before = {t: query(work / "warehouse.db", f"SELECT count(*) FROM advocacy.{t}")
+              for t in tables}
+    killed = sluice("advocacy", "ingest", "export", cwd=work,
+                    env={"SLUICE_CRASH_AT": "before-commit"}, expect=None)
+    assert killed.returncode == -signal.SIGKILL
+    after = {t: query(work / "warehouse.db", f"SELECT count(*) FROM advocacy.{t}")
+             for t in tables}
+    assert after == before == {t: [(0,)] for t in tables}
+    summary = sluice_json("advocacy", "ingest", "export", cwd=work)
+    assert summary["status"] == "succeeded" and summary["loaded"] > 0
