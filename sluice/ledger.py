@@ -47,11 +47,13 @@ CREATE TABLE IF NOT EXISTS sluice.files (
 );
 """
 
+# A summary lists this many files at most; sluice.files has them all.
+DETAILS_LIMIT = 1_000
 RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
 LOADED, SKIPPED, UNREADABLE = "loaded", "skipped", "unreadable"
 
 
-@dataclass
+@dataclass(slots=True)
 class InputFile:
     """One file offered to a run, identified by its content."""
 
@@ -114,8 +116,9 @@ class RunSummary:
                     "rejected": f.rejected,
                     "note": f.note,
                 }
-                for f in self.files
+                for f in self.files[:DETAILS_LIMIT]
             ],
+            "file_details_omitted": max(0, len(self.files) - DETAILS_LIMIT),
             **self.headline,
         }
 
@@ -157,13 +160,7 @@ def record_files(warehouse: Warehouse, run: RunSummary) -> None:
          f.status, f.records_read, f.loaded, f.duplicates, f.rejected, f.note)
         for f in run.files
     ]
-    if rows:
-        # One statement with a list per column: thousands of small files cost one insert.
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        warehouse.execute(
-            "INSERT INTO sluice.files SELECT " + ", ".join(["unnest(?)"] * len(columns)),
-            columns,
-        )
+    warehouse.insert_rows("sluice.files", rows)
     _finish(warehouse, run, SUCCEEDED, None)
 
 

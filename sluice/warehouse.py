@@ -7,8 +7,10 @@ in DuckDB's dialect; `run_sql_file` transpiles them with sqlglot for other engin
 
 from __future__ import annotations
 
+import csv
 import os
 import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ MEMORY_LIMIT_ENV = "SLUICE_MEMORY_LIMIT"
 # DuckDB spills to disk past this; it keeps a 10-million-row ingest well under 2 GB.
 DEFAULT_MEMORY_LIMIT = "1GB"
 
+BULK_PARAMETER_ROWS = 5_000
+NULL_TEXT = "\\N"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
 
 
@@ -93,6 +97,31 @@ class Warehouse:
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         row = self.con.execute(sql, params or []).fetchone()
         return None if row is None else row[0]
+
+    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many rows at once. Up to a few thousand go as one list per column;
+        beyond that through a temporary CSV file, because a list parameter costs the
+        engine far more memory per value than the rows themselves."""
+        if not rows:
+            return
+        if len(rows) <= BULK_PARAMETER_ROWS:
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            self.execute(f"INSERT INTO {table} SELECT " + ", ".join(["unnest(?)"] * len(columns)),
+                         columns)
+            return
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", encoding="utf-8",
+                                         dir=self.path.parent, delete=False) as stream:
+            csv.writer(stream).writerows(
+                [NULL_TEXT if value is None else value for value in row] for row in rows)
+        try:
+            self.execute(
+                f"INSERT INTO {table} SELECT * FROM read_csv(?, header = false, "
+                f"all_varchar = true, nullstr = '{NULL_TEXT}', quote = '\"', escape = '\"', "
+                "delim = ',', auto_detect = false, columns = "
+                "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(rows[0]))) + "})",
+                [stream.name])
+        finally:
+            os.unlink(stream.name)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -205,8 +205,9 @@ def _offered_files(warehouse: Warehouse) -> dict[str, InputFile]:
 
 def _record_ids(warehouse: Warehouse, names: list[str], file_ids: list[int], load: list[bool]
                 ) -> None:
-    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_ids AS SELECT unnest(?) AS name, "
-                      "unnest(?) AS file_id, unnest(?) AS load", [names, file_ids, load])
+    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_ids "
+                      "(name VARCHAR, file_id BIGINT, load BOOLEAN)")
+    warehouse.insert_rows("adv_ids", list(zip(names, file_ids, load, strict=True)))
 
 
 def _repair_broken(warehouse: Warehouse, run: RunSummary, documents: Documents) -> None:
