@@ -78,6 +78,8 @@ def _print_run_by_status(run: RunSummary) -> None:
     for column in ("files", "outcome", "read", "loaded", "rejected"):
         table.add_column(column, justify="left" if column == "outcome" else "right")
     outcomes: dict[str, list[int]] = {}
+    if run.clean_files:
+        outcomes["clean"] = [run.clean_files, run.clean_files, run.clean_files, 0]
     for f in run.files:
         outcome = (f.note or f.status).split(":")[0] if f.status != "loaded" or f.note else "clean"
         counts = outcomes.setdefault(outcome, [0, 0, 0, 0])

@@ -81,9 +81,17 @@ class RunSummary:
     status: str = RUNNING
     files: list[InputFile] = field(default_factory=list)
     headline: dict[str, object] = field(default_factory=dict)
+    # Files loaded whole with nothing to report (read = loaded = one record each), counted
+    # but not listed: a run over a million small files keeps no object per file.
+    clean_files: int = 0
 
     def total(self, counter: str) -> int:
-        return sum(int(getattr(f, counter)) for f in self.files)
+        listed = sum(int(getattr(f, counter)) for f in self.files)
+        return listed + (self.clean_files if counter in ("records_read", "loaded") else 0)
+
+    @property
+    def file_count(self) -> int:
+        return len(self.files) + self.clean_files
 
     @property
     def skipped(self) -> int:
@@ -98,7 +106,7 @@ class RunSummary:
             "run_id": self.run_id,
             "pipeline": self.pipeline,
             "status": self.status,
-            "files": len(self.files),
+            "files": self.file_count,
             "files_skipped": self.skipped,
             "files_unreadable": self.unreadable,
             "read": self.total("records_read"),
@@ -175,7 +183,7 @@ def _finish(warehouse: Warehouse, run: RunSummary, status: str, error: str | Non
         "UPDATE sluice.runs SET finished = ?, status = ?, files = ?, files_skipped = ?, "
         "records_read = ?, loaded = ?, duplicates = ?, rejected = ?, error = ? WHERE run_id = ?",
         [
-            _now(), status, len(run.files), run.skipped, run.total("records_read"),
+            _now(), status, run.file_count, run.skipped, run.total("records_read"),
             run.total("loaded"), run.total("duplicates"), run.total("rejected"), error,
             run.run_id,
         ],

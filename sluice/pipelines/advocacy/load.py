@@ -81,6 +81,7 @@ def _run(warehouse: Warehouse, progress: Progress,
         with warehouse.transaction():
             _merge(warehouse)
             _quarantine_rejected(warehouse, run)
+            _record_clean_files(warehouse, run)
             ledger.record_files(warehouse, run)
             crash_point("before-commit")
         progress("done", steps, steps)
@@ -104,9 +105,8 @@ def _read_folder(warehouse: Warehouse, run: RunSummary, root: Path) -> Documents
     warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_refused "
                       "(line_number BIGINT, raw VARCHAR, reason VARCHAR, rank BIGINT)")
     _read_files(warehouse, root)
-    entries = _offered_files(warehouse)
-    run.files.extend(entries.values())
-    return Documents({n: e for n, e in entries.items() if e.status == LOADED}, root)
+    entries = _ledger_entries(warehouse, run)
+    return Documents({str(e.path): e for e in entries if e.status == LOADED}, root)
 
 
 def _read_json_lines(warehouse: Warehouse, run: RunSummary, path: Path) -> Documents:
@@ -177,19 +177,31 @@ def _read_files(warehouse: Warehouse, root: Path) -> None:
     """)
 
 
-def _offered_files(warehouse: Warehouse) -> dict[str, InputFile]:
-    """One ledger entry per file; strays and files seen before unchanged are skipped."""
-    rows = warehouse.query(f"""
-        SELECT a.name, a.size, a.modified_ns, a.sha256, a.stray_reason,
-               (SELECT max(k.status) FROM sluice.files k WHERE k.pipeline = '{PIPELINE}'
-                AND k.path = a.name AND k.sha256 = a.sha256
-                AND k.status IN ('{LOADED}', '{REJECTED}'))
-        FROM adv_files a ORDER BY a.ord
-    """).rows
-    ids = ledger.next_file_ids(warehouse, len(rows))
-    files: dict[str, InputFile] = {}
-    for file_id, (name, size, modified_ns, sha256, stray, seen) in zip(ids, rows, strict=True):
-        entry = InputFile(Path(name), int(size), int(modified_ns), str(sha256), file_id=file_id)
+def _ledger_entries(warehouse: Warehouse, run: RunSummary) -> list[InputFile]:
+    """The ledger rows of a folder's files, kept in the temp table adv_ledger. Only the
+    files with something to report (skipped, or in need of repair) become Python objects;
+    the clean ones are counted in `run.clean_files`, so memory does not grow per file."""
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE adv_ledger AS
+        SELECT *, stray_reason IS NULL AND seen IS NULL AS load,
+               stray_reason IS NULL AND seen IS NULL AND valid AS clean
+        FROM (
+            SELECT a.name, a.ord, a.size, a.modified_ns, a.sha256, a.stray_reason, a.valid,
+                   nextval('sluice.file_ids') AS file_id,
+                   (SELECT max(k.status) FROM sluice.files k WHERE k.pipeline = '{PIPELINE}'
+                    AND k.path = a.name AND k.sha256 = a.sha256
+                    AND k.status IN ('{LOADED}', '{REJECTED}')) AS seen
+            FROM adv_files a
+        );
+        CREATE OR REPLACE TEMP TABLE adv_ids AS SELECT name, file_id, load FROM adv_ledger;
+    """)
+    run.clean_files = int(warehouse.scalar("SELECT count(*) FROM adv_ledger WHERE clean"))
+    entries = []
+    for name, size, modified_ns, sha256, file_id, stray, seen in warehouse.query(
+            "SELECT name, size, modified_ns, sha256, file_id, stray_reason, seen "
+            "FROM adv_ledger WHERE NOT clean ORDER BY ord").rows:
+        entry = InputFile(Path(name), int(size), int(modified_ns), str(sha256),
+                          file_id=int(file_id))
         if stray or seen:
             entry.status = SKIPPED
             entry.note = (f"skipped: {stray}" if stray else
@@ -197,10 +209,20 @@ def _offered_files(warehouse: Warehouse) -> dict[str, InputFile]:
                           "skipped: quarantined before, unchanged")
         else:
             entry.records_read = entry.loaded = 1
-        files[name] = entry
-    _record_ids(warehouse, list(files), [f.file_id for f in files.values()],
-                [f.status == LOADED for f in files.values()])
-    return files
+        entries.append(entry)
+    run.files.extend(entries)
+    return entries
+
+
+def _record_clean_files(warehouse: Warehouse, run: RunSummary) -> None:
+    """The ledger rows of the clean files, straight from adv_ledger."""
+    if run.clean_files:
+        warehouse.execute(f"""
+            INSERT INTO sluice.files
+            SELECT file_id, ?, '{PIPELINE}', name, size, modified_ns, sha256, '{LOADED}',
+                   1, 1, 0, 0, NULL
+            FROM adv_ledger WHERE clean
+        """, [run.run_id])
 
 
 def _record_ids(warehouse: Warehouse, names: list[str], file_ids: list[int], load: list[bool]
