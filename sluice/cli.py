@@ -11,7 +11,7 @@ import duckdb
 import typer
 
 from sluice import console
-from sluice.errors import SluiceError
+from sluice.errors import SluiceError, first_line
 from sluice.pipelines import advocacy, votes
 from sluice.pipelines.advocacy.generate import generate_advocates
 from sluice.pipelines.advocacy.report import build_report
@@ -178,7 +178,7 @@ def main() -> None:
         console.err.print(f"error: {error}", markup=False)
         sys.exit(error.exit_code)
     except duckdb.Error as error:
-        console.err.print(f"error: warehouse: {_first_line(str(error))}", markup=False)
+        console.err.print(f"error: warehouse: {first_line(error)}", markup=False)
         sys.exit(1)
     except OSError as error:
         console.err.print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
@@ -191,10 +191,7 @@ def main() -> None:
         if os.environ.get("SLUICE_DEBUG"):
             raise
         console.err.print(
-            f"error: unexpected {type(error).__name__}: {_first_line(str(error))} "
+            f"error: unexpected {type(error).__name__}: {first_line(error)} "
             "(set SLUICE_DEBUG=1 for details)", markup=False)
         sys.exit(1)
 
-
-def _first_line(message: str) -> str:
-    return message.strip().splitlines()[0] if message.strip() else ""

@@ -81,7 +81,8 @@ def _print_run_by_status(run: RunSummary) -> None:
     if run.clean_files:
         outcomes["clean"] = [run.clean_files, run.clean_files, run.clean_files, 0]
     for f in run.files:
-        outcome = (f.note or f.status).split(":")[0] if f.status != "loaded" or f.note else "clean"
+        outcome = f.status if f.status != "loaded" else (
+            "repaired" if (f.note or "").startswith("repaired") else "clean")
         counts = outcomes.setdefault(outcome, [0, 0, 0, 0])
         for i, n in enumerate((1, f.records_read, f.loaded, f.rejected)):
             counts[i] += n

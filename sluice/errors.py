@@ -1,6 +1,14 @@
 """Errors that reach a user as one clear line instead of a traceback."""
 
 
+def first_line(error: BaseException) -> str:
+    """An error's first line (engine messages run to many), or its type's name."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted by the user; nothing was committed"
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 class SluiceError(Exception):
     """A problem the user can act on; the CLI prints its message and exits non-zero."""
 

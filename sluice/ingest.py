@@ -15,6 +15,7 @@ import duckdb
 
 from sluice import ledger, merge
 from sluice.contracts import Contract
+from sluice.errors import first_line
 from sluice.faults import crash_point
 from sluice.intake import resolve_inputs
 from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
@@ -72,7 +73,7 @@ def ingest(
             crash_point("before-commit")
         progress("done", steps + 2, steps + 2)
     except BaseException as error:
-        ledger.fail_run(warehouse, run, _describe(error))
+        ledger.fail_run(warehouse, run, first_line(error))
         raise
     return run
 
@@ -94,7 +95,7 @@ def _stage_all(
         except OSError as error:
             _set_unreadable(warehouse, run, offered, f"cannot read file: {error.strerror}")
         except (duckdb.IOException, duckdb.InvalidInputException) as error:
-            _set_unreadable(warehouse, run, offered, _first_line(str(error)))
+            _set_unreadable(warehouse, run, offered, first_line(error))
         else:
             if staged_file is not None:
                 staged.append(staged_file)
@@ -154,13 +155,3 @@ def _record_counts(
         entry.records_read = s.records
         entry.loaded, entry.duplicates, entry.rejected = (
             outcome.loaded, outcome.duplicates, outcome.rejected)
-
-
-def _first_line(message: str) -> str:
-    return message.strip().splitlines()[0] if message.strip() else "unknown error"
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, KeyboardInterrupt):
-        return "interrupted by the user; nothing was committed"
-    return _first_line(str(error)) or type(error).__name__

@@ -165,8 +165,8 @@ def test_same_user_id_is_one_advocate_the_later_file_wins_and_the_change_is_kept
                          "FROM advocacy.advocate_changes")) == {
         (ANN, "name", "Ann Lee", "Ann Lee-Smith"),
         (ANN, "email", "ann@example.com", "ann@new.example")}
-    assert query(db, "SELECT count(*) FROM advocacy.memberships WHERE advocate_id = ?"
-                 .replace("?", f"'{ANN}'")) == [(1,)]
+    assert query(db, f"SELECT count(*) FROM advocacy.memberships WHERE advocate_id = '{ANN}'"
+                 ) == [(1,)]
 
 
 def test_later_run_replaces_an_advocate_and_rerun_changes_nothing(work: Path) -> None:

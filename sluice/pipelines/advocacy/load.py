@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from sluice import ledger
-from sluice.errors import UsageError
+from sluice.errors import UsageError, first_line
 from sluice.faults import crash_point
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import LOADED, SKIPPED, InputFile, RunSummary
@@ -86,8 +86,7 @@ def _run(warehouse: Warehouse, progress: Progress,
             crash_point("before-commit")
         progress("done", steps, steps)
     except BaseException as error:
-        message = str(error).strip().splitlines()
-        ledger.fail_run(warehouse, run, message[0] if message else type(error).__name__)
+        ledger.fail_run(warehouse, run, first_line(error))
         raise
     return run
 
