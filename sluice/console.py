@@ -52,6 +52,9 @@ def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
 
 def print_run(run: RunSummary, details: bool = True) -> None:
     """The run's counts; per file when `details`, else by outcome (for many small files)."""
+    if not run.file_count:
+        out.print(f"{run.pipeline} ingest, run {run.run_id}: no input files found")
+        return
     if not details:
         _print_run_by_status(run)
         return
