@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from sluice.ingest import Progress
+from sluice.ledger import RunSummary
 from sluice.pipelines import advocacy, votes
 from sluice.pipelines.advocacy.generate import generate_advocates
 from sluice.pipelines.advocacy.report import build_report
@@ -29,8 +30,7 @@ def _advocacy_demo(warehouse: Warehouse, folder: Path, progress: Progress
     generate_advocates(folder, DEMO_ADVOCATES)
     run = advocacy.ingest(warehouse, str(folder), progress)
     report = build_report(warehouse)
-    summary = run.as_dict()
-    summary.pop("file_details")
+    summary = _totals(run)
     summary["headline"] = " ".join(report.findings)
     return summary
 
@@ -45,8 +45,7 @@ def _votes_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[
         "SELECT count(DISTINCT (year(CreationDate), strftime(CreationDate, '%W'))) "
         f"FROM {votes.TARGET}")
     busiest = max(weeks.rows, key=lambda row: row[2], default=None)
-    summary = run.as_dict()
-    summary.pop("file_details")
+    summary = _totals(run)
     summary["outlier_weeks"] = len(weeks.rows)
     summary["weeks"] = total_weeks
     summary["headline"] = (
@@ -54,4 +53,12 @@ def _votes_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[
         + (f"; busiest: {busiest[0]} week {busiest[1]} with {busiest[2]:,} votes" if busiest
            else "")
     )
+    return summary
+
+
+def _totals(run: RunSummary) -> dict[str, object]:
+    """A run's totals without its per-file details."""
+    summary = run.as_dict()
+    for details in ("file_details", "file_details_omitted"):
+        summary.pop(details)
     return summary

@@ -15,8 +15,15 @@ def test_demo_runs_every_pipeline_and_is_idempotent(work: Path) -> None:
     assert votes["loaded"] == 300_000 and votes["files_skipped"] == 1
     assert votes["outlier_weeks"] == len(query(work / "warehouse.db",
                                                "SELECT * FROM blog_analysis.outlier_weeks"))
-    second = sluice_json("demo", cwd=work)["votes"]
+    advocacy = first["advocacy"]
+    assert advocacy["status"] == "succeeded" and advocacy["loaded"] > 4_900
+    assert advocacy["read"] == advocacy["loaded"] + advocacy["rejected"]
+    assert "Spearman rho" in advocacy["headline"]
+    again = sluice_json("demo", cwd=work)
+    second = again["votes"]
     assert (second["files_skipped"], second["loaded"]) == (2, 0)
+    assert (again["advocacy"]["files_skipped"], again["advocacy"]["loaded"]) == (
+        advocacy["files"], 0)
     assert query(work / "warehouse.db", "SELECT count(*) FROM blog_analysis.votes") == [
         (300_000,)]
 
