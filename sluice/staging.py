@@ -110,7 +110,9 @@ def stage_json_lines(
                 SELECT line, blank, v, {contract.typed_columns("v")}
                 FROM (
                     SELECT line,
-                           line IS NULL OR trim(line) = '' AS blank,
+                           -- An object's line starts with a brace: trim only the others.
+                           line IS NULL OR CASE WHEN starts_with(line, '{{') THEN false
+                                                ELSE trim(line) = '' END AS blank,
                            CASE WHEN json_valid(line)
                                 THEN json_extract_string(line, {contract.json_paths()}) END AS v
                     FROM {lines_source(path)}
