@@ -46,10 +46,7 @@ def votes_ingest(
     """Load vote files into blog_analysis.votes; bad lines go to quarantine."""
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         run = votes.ingest(wh, paths, progress)
-    if json:
-        console.print_json(run.as_dict())
-    else:
-        console.print_run(run)
+    console.show_run(run, json)
 
 
 @votes_app.command("outliers")
@@ -93,10 +90,7 @@ def advocacy_ingest(
     """Load advocate files (repairing files cut short), then rebuild the models."""
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         run = advocacy.ingest(wh, source, progress)
-    if json:
-        console.print_json(run.as_dict())
-    else:
-        console.print_run(run, details=False)
+    console.show_run(run, json, details=False)
 
 
 @advocacy_app.command("generate")

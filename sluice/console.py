@@ -50,6 +50,14 @@ def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
         yield update
 
 
+def show_run(run: RunSummary, as_json: bool, details: bool = True) -> None:
+    """A run's summary as JSON, or as a table (per file, or by outcome)."""
+    if as_json:
+        print_json(run.as_dict())
+    else:
+        print_run(run, details)
+
+
 def print_run(run: RunSummary, details: bool = True) -> None:
     """The run's counts; per file when `details`, else by outcome (for many small files)."""
     if not run.file_count:

@@ -124,8 +124,9 @@ def _read_folder(warehouse: Warehouse, run: RunSummary, root: Path) -> Documents
 def _read_json_lines(warehouse: Warehouse, run: RunSummary, path: Path) -> Documents:
     """Each line one advocate, named `file:line`; the file is one ledger entry."""
     stat = path.stat()
-    entry = InputFile(Path(path.name), stat.st_size, stat.st_mtime_ns, ledger.sha256_of(path),
+    entry = InputFile(Path(path.name), stat.st_size, stat.st_mtime_ns, "",
                       file_id=ledger.next_file_id(warehouse))
+    entry.sha256 = ledger.known_sha256(warehouse, PIPELINE, entry) or ledger.sha256_of(path)
     run.files.append(entry)
     seen = warehouse.scalar(
         "SELECT max(status) FROM sluice.files WHERE pipeline = ? AND path = ? AND sha256 = ? "

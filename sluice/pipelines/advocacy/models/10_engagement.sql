@@ -3,18 +3,22 @@
 -- sums, never counted as zero; `tasks_measured` says how many tasks a figure rests on.
 -- Rates of a group are ratios of sums over its measured tasks with reach > 0, so a
 -- task with a large reach weighs more than a tiny one (not a mean of ratios).
+-- rated_engagement / rated_reach: the parts of a task that count towards a group's rate
+-- (engagement and reach both known, reach > 0), so every group's rate is one ratio.
 CREATE OR REPLACE VIEW advocacy.task_engagement AS
 SELECT *,
        likes + comments + shares AS engagement,
-       CASE WHEN reach > 0 THEN (likes + comments + shares) / reach END AS engagement_rate
+       CASE WHEN reach > 0 THEN (likes + comments + shares) / reach END AS engagement_rate,
+       CASE WHEN reach > 0 THEN likes + comments + shares END AS rated_engagement,
+       CASE WHEN reach > 0 AND likes + comments + shares IS NOT NULL THEN reach END
+         AS rated_reach
 FROM advocacy.tasks;
 
 CREATE OR REPLACE VIEW advocacy.engagement_by_advocate AS
 WITH t AS (
     SELECT advocate_id, count(*) AS tasks, count(engagement) AS tasks_measured,
            sum(engagement) AS engagement, sum(reach) AS reach,
-           sum(engagement) FILTER (WHERE reach > 0)
-             / nullif(sum(reach) FILTER (WHERE engagement IS NOT NULL), 0) AS engagement_rate
+           sum(rated_engagement) / nullif(sum(rated_reach), 0) AS engagement_rate
     FROM advocacy.task_engagement GROUP BY advocate_id
 ),
 m AS (
@@ -31,20 +35,17 @@ FROM advocacy.advocates a LEFT JOIN t USING (advocate_id) LEFT JOIN m USING (adv
 CREATE OR REPLACE VIEW advocacy.engagement_by_platform AS
 SELECT coalesce(platform, '(unknown)') AS platform, count(*) AS tasks,
        count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
-       sum(engagement) FILTER (WHERE reach > 0)
-         / nullif(sum(reach) FILTER (WHERE engagement IS NOT NULL), 0) AS engagement_rate
+       sum(rated_engagement) / nullif(sum(rated_reach), 0) AS engagement_rate
 FROM advocacy.task_engagement GROUP BY 1;
 
 CREATE OR REPLACE VIEW advocacy.engagement_by_program AS
 SELECT program_id, any_value(brand) AS brand, count(*) AS tasks,
        count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
-       sum(engagement) FILTER (WHERE reach > 0)
-         / nullif(sum(reach) FILTER (WHERE engagement IS NOT NULL), 0) AS engagement_rate
+       sum(rated_engagement) / nullif(sum(rated_reach), 0) AS engagement_rate
 FROM advocacy.task_engagement GROUP BY program_id;
 
 CREATE OR REPLACE VIEW advocacy.engagement_by_brand AS
 SELECT coalesce(brand, '(unknown)') AS brand, count(*) AS tasks,
        count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
-       sum(engagement) FILTER (WHERE reach > 0)
-         / nullif(sum(reach) FILTER (WHERE engagement IS NOT NULL), 0) AS engagement_rate
+       sum(rated_engagement) / nullif(sum(rated_reach), 0) AS engagement_rate
 FROM advocacy.task_engagement GROUP BY 1;
