@@ -15,6 +15,7 @@ from sluice.errors import SluiceError, first_line
 from sluice.pipelines import advocacy, votes
 from sluice.pipelines.advocacy.generate import generate_advocates
 from sluice.pipelines.advocacy.report import build_report
+from sluice.pipelines.advocacy.sources import BATCH_DOCUMENTS
 from sluice.pipelines.votes.generate import generate_votes
 from sluice.warehouse import WAREHOUSE_ENV, Warehouse
 
@@ -83,13 +84,16 @@ def votes_generate(
 
 @advocacy_app.command("ingest")
 def advocacy_ingest(
-    source: Annotated[str, typer.Argument(help="A folder of advocate JSON files, or a .tar.gz of one.")],
+    source: Annotated[str, typer.Argument(
+        help="A folder of advocate JSON files, a .tar.gz of one, or a JSON Lines file.")],
     warehouse: WarehouseOption = None,
+    batch_size: Annotated[int, typer.Option(
+        min=1, help="Records read and merged at a time; bounds memory.")] = BATCH_DOCUMENTS,
     json: JsonOption = False,
 ) -> None:
     """Load advocate files (repairing files cut short), then rebuild the models."""
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
-        run = advocacy.ingest(wh, source, progress)
+        run = advocacy.ingest(wh, source, progress, batch_size)
     console.show_run(run, json, details=False)
 
 

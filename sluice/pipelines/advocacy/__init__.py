@@ -6,16 +6,18 @@ from importlib import resources
 
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import RunSummary, ensure_ledger
-from sluice.pipelines.advocacy import load
+from sluice.pipelines.advocacy import load, sources
 from sluice.warehouse import Warehouse
 
-PIPELINE = load.PIPELINE
+PIPELINE = sources.PIPELINE
 MODELS = resources.files(__package__) / "models"
 
 
-def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress) -> RunSummary:
-    """Load a folder (or .tar.gz) of advocate files, then rebuild the models."""
-    run = load.ingest(warehouse, source, progress)
+def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
+           batch_size: int = sources.BATCH_DOCUMENTS) -> RunSummary:
+    """Load a folder (or .tar.gz) of advocate files, or a JSON Lines file of advocates,
+    `batch_size` records at a time, then rebuild the models."""
+    run = load.ingest(warehouse, source, progress, batch_size)
     build_models(warehouse)
     return run
 
