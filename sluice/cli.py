@@ -15,7 +15,7 @@ from sluice.errors import SluiceError, first_line
 from sluice.pipelines import advocacy, votes
 from sluice.pipelines.advocacy.generate import generate_advocates
 from sluice.pipelines.advocacy.report import build_report
-from sluice.pipelines.advocacy.sources import BATCH_DOCUMENTS
+from sluice.pipelines.advocacy.sources import BATCH_FILES
 from sluice.pipelines.votes.generate import generate_votes
 from sluice.warehouse import WAREHOUSE_ENV, Warehouse
 
@@ -88,7 +88,7 @@ def advocacy_ingest(
         help="A folder of advocate JSON files, a .tar.gz of one, or a JSON Lines file.")],
     warehouse: WarehouseOption = None,
     batch_size: Annotated[int, typer.Option(
-        min=1, help="Records read and merged at a time; bounds memory.")] = BATCH_DOCUMENTS,
+        min=1, help="Files of a folder read per scan; bounds memory.")] = BATCH_FILES,
     json: JsonOption = False,
 ) -> None:
     """Load advocate files (repairing files cut short), then rebuild the models."""

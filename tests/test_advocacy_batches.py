@@ -1,5 +1,5 @@
-"""`sluice advocacy ingest --batch-size`: reading in batches (which bounds memory) gives
-exactly the warehouse that one pass gives, for folders and JSON Lines files."""
+"""`sluice advocacy ingest --batch-size`: reading a folder a few files per scan (which
+bounds memory) gives exactly the warehouse that one scan gives."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import query, sluice, sluice_json
 
-from sluice.pipelines.advocacy.generate import generate_advocates, write_jsonl
+from conftest import query, sluice, sluice_json
+from sluice.pipelines.advocacy.generate import generate_advocates
 
 # Every table the ingest writes, with file ids replaced by the file's path (ids are
 # drawn from a sequence, so their order within a batch is the engine's choice).
@@ -74,25 +74,6 @@ def test_a_folder_in_batches_loads_the_same_as_in_one_pass(work: Path) -> None:
             ] == [("name", first["name"], "Renamed Later")]
     names = {row[0] for row in one_pass["raw_records"]}
     assert {"more/user_x.json", "user [copy?] *1*.json", "user 1.json"} <= names
-
-
-def test_a_json_lines_file_in_batches_loads_the_same_as_in_one_pass(work: Path) -> None:
-    path = work / "export.jsonl"
-    write_jsonl(path, 120)
-    path.write_bytes(path.read_bytes() + b'{"user_id": "caf\xe9"}\n{"name": "last"}\n')
-
-    whole = ingest(path, work / "whole" / "warehouse.db")
-    batched = ingest(path, work / "batched" / "warehouse.db", "--batch-size", "5")
-
-    assert batched["read"] == whole["read"] and batched["rejected"] == whole["rejected"] == 1
-    one_pass, in_batches = (snapshot(work / "whole" / "warehouse.db"),
-                            snapshot(work / "batched" / "warehouse.db"))
-    for table in SNAPSHOT:
-        assert in_batches[table] == one_pass[table], table
-    lines = len(path.read_bytes().splitlines())
-    assert query(work / "batched" / "warehouse.db",
-                 "SELECT source_file FROM advocacy.raw_records WHERE document->>'name' = 'last'"
-                 ) == [(f"export.jsonl:{lines}",)]
 
 
 @pytest.mark.parametrize("size", ["0", "-3", "many"])

@@ -14,9 +14,9 @@ MODELS = resources.files(__package__) / "models"
 
 
 def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
-           batch_size: int = sources.BATCH_DOCUMENTS) -> RunSummary:
-    """Load a folder (or .tar.gz) of advocate files, or a JSON Lines file of advocates,
-    `batch_size` records at a time, then rebuild the models."""
+           batch_size: int = sources.BATCH_FILES) -> RunSummary:
+    """Load a folder (or .tar.gz) of advocate files, `batch_size` files per scan, or a
+    JSON Lines file of advocates; then rebuild the models."""
     run = load.ingest(warehouse, source, progress, batch_size)
     build_models(warehouse)
     return run

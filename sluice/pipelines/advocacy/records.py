@@ -1,10 +1,11 @@
-"""Advocates, memberships and tasks out of a batch of JSON documents, cleaned in SQL by
+"""Advocates, memberships and tasks out of the staged JSON documents, cleaned in SQL by
 the rules in `rules.py`, and merged into the warehouse: the newest version of an advocate
-wins and every changed field is recorded."""
+(the latest file of the run) wins and every changed field is recorded."""
 
 from __future__ import annotations
 
 from sluice.pipelines.advocacy import rules
+from sluice.pipelines.advocacy.sources import STAGED
 from sluice.warehouse import Warehouse
 
 
@@ -37,7 +38,7 @@ def extract_records(warehouse: Warehouse) -> None:
         CREATE OR REPLACE TEMP TABLE adv_docs AS
         SELECT i.file_id, f.ord, f.name AS source_file, r.text IS NOT NULL AS repaired,
                CAST(coalesce(r.text, f.text) AS JSON) AS document
-        FROM adv_files f JOIN adv_ids i USING (name) LEFT JOIN adv_repaired r USING (name)
+        FROM {STAGED} f JOIN adv_ids i USING (name) LEFT JOIN adv_repaired r USING (name)
         WHERE i.load AND (f.valid OR r.text IS NOT NULL);
 
         CREATE OR REPLACE TEMP TABLE adv_a AS
@@ -54,6 +55,10 @@ def extract_records(warehouse: Warehouse) -> None:
         -- The newest version of each advocate (latest file of this run) wins.
         CREATE OR REPLACE TEMP TABLE adv_winners AS
         SELECT advocate_id, max(ord) AS ord FROM adv_a GROUP BY advocate_id;
+
+        -- The ones the warehouse already holds: only they are replaced.
+        CREATE OR REPLACE TEMP TABLE adv_known AS
+        SELECT advocate_id FROM advocacy.advocates SEMI JOIN adv_winners USING (advocate_id);
     """)
 
 
@@ -91,7 +96,7 @@ def merge(warehouse: Warehouse) -> None:
             SELECT *, lag(file_id) OVER w AS previous_file_id, {lagged}
             FROM (
                 SELECT advocate_id, 0 AS ord, file_id, {columns} FROM advocacy.advocates
-                WHERE advocate_id IN (SELECT advocate_id FROM adv_a)
+                SEMI JOIN adv_known USING (advocate_id)
                 UNION ALL
                 SELECT advocate_id, ord, file_id, {columns} FROM adv_a
             )
@@ -99,9 +104,9 @@ def merge(warehouse: Warehouse) -> None:
         )
         {changes};
 
-        DELETE FROM advocacy.tasks WHERE advocate_id IN (SELECT advocate_id FROM adv_winners);
-        DELETE FROM advocacy.memberships WHERE advocate_id IN (SELECT advocate_id FROM adv_winners);
-        DELETE FROM advocacy.advocates WHERE advocate_id IN (SELECT advocate_id FROM adv_winners);
+        DELETE FROM advocacy.tasks WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
+        DELETE FROM advocacy.memberships WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
+        DELETE FROM advocacy.advocates WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
 
         INSERT INTO advocacy.advocates
         SELECT advocate_id, {columns}, file_id FROM adv_a SEMI JOIN adv_winners USING (advocate_id, ord);

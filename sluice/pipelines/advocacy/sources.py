@@ -1,14 +1,16 @@
 """Where advocacy records come from: a folder of one file per advocate, a .tar.gz of one,
 or a JSON Lines file with one advocate per line.
 
-Each source is read in batches (`BATCH_DOCUMENTS` records by default), in name (or line)
-order, so that memory stays bounded however many files a folder holds: DuckDB's
-multi-file scan keeps state for every file it was given, about 2 KB each, outside its
-memory limit. Each batch leaves two temp tables for the steps after it:
+Every record lands in one staging table, `advocacy_staging.documents`, created inside
+the run's transaction and dropped before it commits: name, ord (the order in which later
+records win), text, stray_reason (why it is not a record), valid (parses as a JSON
+object), and for files size, modified_ns and sha256. A folder is read `batch_size` files
+per scan: DuckDB keeps about 1-2 KB of state for every file a scan was given, outside its
+memory limit, so one scan over a million files would hold gigabytes; in batches memory
+stays bounded and the staging table spills to disk like any other table.
 
-- `adv_files`: name, ord (global order), text, stray_reason (why it is not a record),
-  valid (parses as a JSON object), and for files size, modified_ns, sha256;
-- `adv_ids`: name, file_id, load (a record to load in this run).
+`Documents` then says which ledger entry each record belongs to; temp table `adv_ids`
+holds name, file_id and load (a record to load in this run).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from sluice import ledger
 from sluice.errors import UsageError
+from sluice.ingest import Progress
 from sluice.ledger import LOADED, SKIPPED, InputFile, RunSummary
 from sluice.quarantine import QUARANTINE_COLUMNS
 from sluice.staging import drop_scan_rejects, lines_source, scanner_rejects, sql_string
@@ -33,20 +36,37 @@ PIPELINE = "advocacy"
 REJECTED = "rejected"
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
-BATCH_DOCUMENTS = 20_000
+BATCH_FILES = 50_000
 _LISTING_CHUNK = 50_000
 _GLOB_CHARACTERS = re.compile(r"([\[*?])")
 
 
+STAGED = "advocacy_staging.documents"
+
+
 @dataclass
-class Batch:
-    """One batch of records: the ledger entry each record belongs to, where a rejected
-    file can be copied from, and how far through the source the batch reaches."""
+class Documents:
+    """The staged records: the ledger entry each one belongs to, and where a rejected
+    file can be copied from."""
 
     entry_of: Callable[[str], InputFile]
     root: Path | None  # the folder of one-file-per-advocate input; None for JSON Lines
-    done: int
-    total: int
+
+
+def create_staging(warehouse: Warehouse) -> None:
+    """The staging table; call inside the run's transaction."""
+    warehouse.execute(f"""
+        CREATE SCHEMA advocacy_staging;
+        CREATE TABLE {STAGED} (
+            name VARCHAR, ord BIGINT, size BIGINT, modified_ns BIGINT, sha256 VARCHAR,
+            text VARCHAR, stray_reason VARCHAR, valid BOOLEAN);
+    """)
+
+
+def drop_staging(warehouse: Warehouse) -> None:
+    # Table first: DuckDB 2.0 fails the commit after DROP SCHEMA ... CASCADE of a table
+    # created in the same transaction.
+    warehouse.execute(f"DROP TABLE {STAGED}; DROP SCHEMA advocacy_staging")
 
 
 def is_json_lines(path: Path) -> bool:
@@ -89,16 +109,24 @@ def _extract_safely(archive: tarfile.TarFile, folder: str) -> None:
 
 # --- a folder of files -------------------------------------------------------------------
 
-def folder_batches(warehouse: Warehouse, run: RunSummary, root: Path,
-                   size: int = BATCH_DOCUMENTS) -> Iterator[Batch]:
+def stage_folder(warehouse: Warehouse, run: RunSummary, root: Path, batch_size: int,
+                 progress: Progress) -> Documents:
     total = _list_folder(warehouse, root)
-    for start in range(0, total, size):
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE adv_seen AS
+        SELECT path AS name, sha256, max(status) AS status FROM sluice.files
+        WHERE pipeline = '{PIPELINE}' AND status IN ('{LOADED}', '{REJECTED}')
+          AND path IN (SELECT name FROM adv_paths)
+        GROUP BY ALL
+    """)
+    for start in range(0, total, batch_size):
         names = [str(n) for (n,) in warehouse.query(
             "SELECT name FROM adv_paths WHERE ord > ? AND ord <= ? ORDER BY ord",
-            [start, start + size]).rows]
+            [start, start + batch_size]).rows]
         _read_files(warehouse, root, names, start)
-        notable = {str(e.path): e for e in _ledger_entries(warehouse, run)}
-        yield Batch(notable.__getitem__, root, start + len(names), total)
+        progress("reading files", start + len(names), total)
+    notable = {str(e.path): e for e in _ledger_entries(warehouse, run)}
+    return Documents(notable.__getitem__, root)
 
 
 def _list_folder(warehouse: Warehouse, root: Path) -> int:
@@ -121,13 +149,13 @@ def _list_folder(warehouse: Warehouse, root: Path) -> int:
 
 
 def _read_files(warehouse: Warehouse, root: Path, names: list[str], start: int) -> None:
-    """Read, checksum, decode and validate one batch of files in one scan. Each path is
-    escaped so that DuckDB's glob matches exactly that file."""
+    """Read, checksum, decode and validate one batch of files in one scan, into the
+    staging table. Each path is escaped so that DuckDB's glob matches exactly that file."""
     paths = [_GLOB_CHARACTERS.sub(r"[\1]", str(root / name)) for name in names]
     prefix = len(str(root)) + 2
     # The window (ORDER BY name) also keeps DuckDB from building one row group per file.
     warehouse.execute(f"""
-        CREATE OR REPLACE TEMP TABLE adv_files AS
+        INSERT INTO {STAGED} BY NAME
         SELECT *, {start} + row_number() OVER (ORDER BY name) AS ord,
                CASE WHEN starts_with(parse_filename(name), '._') THEN 'macOS resource fork'
                     WHEN size = 0 THEN 'empty file'
@@ -146,7 +174,7 @@ def _read_files(warehouse: Warehouse, root: Path, names: list[str], start: int) 
 
 
 def _ledger_entries(warehouse: Warehouse, run: RunSummary) -> list[InputFile]:
-    """The ledger rows of a batch of files, kept in the temp table adv_ledger. Only the
+    """The ledger rows of the staged files, kept in the temp table adv_ledger. Only the
     files with something to report (skipped, or in need of repair) become Python objects;
     the clean ones are counted in `run.clean_files`, so memory does not grow per file."""
     warehouse.execute(f"""
@@ -155,15 +183,12 @@ def _ledger_entries(warehouse: Warehouse, run: RunSummary) -> list[InputFile]:
                stray_reason IS NULL AND seen IS NULL AND valid AS clean
         FROM (
             SELECT a.name, a.ord, a.size, a.modified_ns, a.sha256, a.stray_reason, a.valid,
-                   nextval('sluice.file_ids') AS file_id,
-                   (SELECT max(k.status) FROM sluice.files k WHERE k.pipeline = '{PIPELINE}'
-                    AND k.path = a.name AND k.sha256 = a.sha256
-                    AND k.status IN ('{LOADED}', '{REJECTED}')) AS seen
-            FROM adv_files a
+                   nextval('sluice.file_ids') AS file_id, s.status AS seen
+            FROM {STAGED} a LEFT JOIN adv_seen s USING (name, sha256)
         );
         CREATE OR REPLACE TEMP TABLE adv_ids AS SELECT name, file_id, load FROM adv_ledger;
     """)
-    run.clean_files += int(warehouse.scalar("SELECT count(*) FROM adv_ledger WHERE clean"))
+    run.clean_files = int(warehouse.scalar("SELECT count(*) FROM adv_ledger WHERE clean"))
     entries = []
     for name, size, modified_ns, sha256, file_id, stray, seen in warehouse.query(
             "SELECT name, size, modified_ns, sha256, file_id, stray_reason, seen "
@@ -183,7 +208,7 @@ def _ledger_entries(warehouse: Warehouse, run: RunSummary) -> list[InputFile]:
 
 
 def record_clean_files(warehouse: Warehouse, run: RunSummary) -> None:
-    """The ledger rows of a batch's clean files, straight from adv_ledger."""
+    """The ledger rows of the clean files, straight from adv_ledger."""
     warehouse.execute(f"""
         INSERT INTO sluice.files
         SELECT file_id, ?, '{PIPELINE}', name, size, modified_ns, sha256, '{LOADED}',
@@ -194,46 +219,38 @@ def record_clean_files(warehouse: Warehouse, run: RunSummary) -> None:
 
 # --- one JSON Lines file -----------------------------------------------------------------
 
-def json_lines_batches(warehouse: Warehouse, run: RunSummary, path: Path,
-                       size: int = BATCH_DOCUMENTS) -> Iterator[Batch]:
+def stage_json_lines(warehouse: Warehouse, run: RunSummary, path: Path) -> Documents:
     """Each line one advocate, named `file:line`; the file is one ledger entry. Lines the
-    scanner refuses (not UTF-8) are quarantined here, with their line numbers."""
+    scanner refuses (not UTF-8) are quarantined with their line numbers. One scan: a
+    single file costs the engine no per-file state, and the staging table spills."""
     stat = path.stat()
     entry = InputFile(Path(path.name), stat.st_size, stat.st_mtime_ns, "",
                       file_id=ledger.next_file_id(warehouse))
     entry.sha256 = ledger.known_sha256(warehouse, PIPELINE, entry) or ledger.sha256_of(path)
     run.files.append(entry)
+    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_refused "
+                      "(line_number BIGINT, raw VARCHAR, reason VARCHAR, rank BIGINT)")
     if warehouse.scalar(
             "SELECT count(*) FROM sluice.files WHERE pipeline = ? AND path = ? AND sha256 = ? "
             "AND status = ?", [PIPELINE, path.name, entry.sha256, LOADED]):
         entry.status, entry.note = SKIPPED, "skipped: loaded before, unchanged"
-        return
-    total = _stage_lines(warehouse, path)
+    else:
+        _stage_lines(warehouse, path)
     refused = _quarantine_refused(warehouse, run, entry)
-    records = int(warehouse.scalar(
-        "SELECT count(*) FROM adv_lines WHERE text IS NOT NULL AND trim(text) <> ''"))
+    records = int(warehouse.scalar(f"SELECT count(*) FROM {STAGED} WHERE stray_reason IS NULL"))
     entry.records_read = records + refused
     entry.loaded, entry.rejected = records, refused
-    for start in range(0, total, size):
-        warehouse.execute(f"""
-            CREATE OR REPLACE TEMP TABLE adv_files AS
-            SELECT name, ord, text,
-                   CASE WHEN text IS NULL OR trim(text) = '' THEN 'blank line'
-                   END AS stray_reason,
-                   CASE WHEN trim(text) <> '' AND json_valid(text)
-                        THEN json_type(text) = 'OBJECT' ELSE false END AS valid
-            FROM adv_lines WHERE ord > {start} AND ord <= {start + size};
-
-            CREATE OR REPLACE TEMP TABLE adv_ids AS
-            SELECT name, {entry.file_id} AS file_id, true AS load
-            FROM adv_files WHERE stray_reason IS NULL;
-        """)
-        yield Batch(lambda _name: entry, None, min(start + size, total), total)
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE adv_ids AS
+        SELECT name, {entry.file_id} AS file_id, true AS load
+        FROM {STAGED} WHERE stray_reason IS NULL
+    """)
+    return Documents(lambda _name: entry, None)
 
 
-def _stage_lines(warehouse: Warehouse, path: Path) -> int:
-    """Temp table adv_lines: every line the scanner read, its order and its name, the
-    line number counting the refused lines before it; adv_refused: the refused lines."""
+def _stage_lines(warehouse: Warehouse, path: Path) -> None:
+    """Stage every line the scanner read, named by its line number (which counts the
+    refused lines before it); temp table adv_refused: the refused lines."""
     drop_scan_rejects(warehouse)
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE adv_read AS
@@ -241,27 +258,28 @@ def _stage_lines(warehouse: Warehouse, path: Path) -> int:
     """)
     refused = scanner_rejects(warehouse, path)
     warehouse.execute(
-        "CREATE OR REPLACE TEMP TABLE adv_refused AS SELECT unnest(?) AS line_number, "
-        "unnest(?) AS raw, unnest(?) AS reason, unnest(generate_series(1, ?)) AS rank",
+        "INSERT INTO adv_refused SELECT unnest(?), unnest(?), unnest(?), "
+        "unnest(generate_series(1, ?))",
         [[r[0] for r in refused], [r[1] for r in refused], [r[2] for r in refused],
          len(refused)])
     warehouse.execute(f"""
-        CREATE OR REPLACE TEMP TABLE adv_lines AS
+        INSERT INTO {STAGED} BY NAME
         SELECT {sql_string(path.name + ":")} || (ord + (SELECT count(*) FROM adv_refused r
                                               WHERE r.line_number - r.rank < ord)) AS name,
-               ord, text
+               ord, text,
+               CASE WHEN text IS NULL OR trim(text) = '' THEN 'blank line' END AS stray_reason,
+               CASE WHEN trim(text) <> '' AND json_valid(text) THEN json_type(text) = 'OBJECT'
+                    ELSE false END AS valid
         FROM adv_read;
         DROP TABLE adv_read;
     """)
-    return int(warehouse.scalar("SELECT count(*) FROM adv_lines"))
 
 
 def _quarantine_refused(warehouse: Warehouse, run: RunSummary, entry: InputFile) -> int:
-    refused = int(warehouse.scalar("SELECT count(*) FROM adv_refused"))
-    if refused:
-        warehouse.execute(f"""
-            INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
-            SELECT ?, '{PIPELINE}', ?, ? || line_number, line_number, raw, [reason]
-            FROM adv_refused
-        """, [run.run_id, entry.file_id, f"{entry.path}:"])
-    return refused
+    """The lines the scanner refused, with their line numbers; returns how many."""
+    warehouse.execute(f"""
+        INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
+        SELECT ?, '{PIPELINE}', ?, ? || line_number, line_number, raw, [reason]
+        FROM adv_refused
+    """, [run.run_id, entry.file_id, f"{entry.path}:"])
+    return int(warehouse.scalar("SELECT count(*) FROM adv_refused"))
