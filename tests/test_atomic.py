@@ -86,11 +86,17 @@ def test_advocacy_run_killed_before_commit_leaves_warehouse_unchanged(work: Path
     tables = ("advocates", "memberships", "tasks", "dq_issues", "raw_records")
     before = {t: query(work / "warehouse.db", f"SELECT count(*) FROM advocacy.{t}")
               for t in tables}
-    killed = sluice("advocacy", "ingest", "export", cwd=work,
+    killed = sluice("advocacy", "ingest", "export", "--batch-size", "50", cwd=work,
                     env={"SLUICE_CRASH_AT": "before-commit"}, expect=None)
     assert killed.returncode == -signal.SIGKILL
     after = {t: query(work / "warehouse.db", f"SELECT count(*) FROM advocacy.{t}")
              for t in tables}
     assert after == before == {t: [(0,)] for t in tables}
-    summary = sluice_json("advocacy", "ingest", "export", cwd=work)
+    ledger_and_quarantine = ("SELECT (SELECT count(*) FROM sluice.files), "
+                             "(SELECT count(*) FROM sluice.quarantine)")
+    assert query(work / "warehouse.db", ledger_and_quarantine) == [(0, 0)]
+    staging = "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'advocacy_staging'"
+    assert query(work / "warehouse.db", staging) == [(0,)]
+    summary = sluice_json("advocacy", "ingest", "export", "--batch-size", "50", cwd=work)
     assert summary["status"] == "succeeded" and summary["loaded"] > 0
+    assert query(work / "warehouse.db", staging) == [(0,)]
