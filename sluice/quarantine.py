@@ -29,16 +29,18 @@ def ensure_quarantine(warehouse: Warehouse) -> None:
     warehouse.execute(QUARANTINE_DDL)
 
 
-def keep_unreadable_file(warehouse: Warehouse, run_id: int, path: Path, reason: str) -> str:
+def keep_unreadable_file(warehouse: Warehouse, run_id: int, path: Path, reason: str,
+                         kept_as: str | None = None) -> str:
     """Copy a file that cannot be read into the quarantine folder with a note of why.
 
+    `kept_as` is the copy's path inside the run's folder (a path relative to the input
+    folder keeps same-named files of different subfolders apart); by default the name.
     The original stays where it is: sluice never deletes input. Returns a note for the
     ledger naming where the copy (or, if even copying fails, the note) went.
     """
-    folder = warehouse.quarantine_dir / f"run-{run_id}"
-    folder.mkdir(parents=True, exist_ok=True)
-    note_path = folder / f"{path.name}.why.txt"
-    kept = folder / path.name
+    kept = warehouse.quarantine_dir / f"run-{run_id}" / (kept_as or path.name)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    note_path = kept.with_name(f"{kept.name}.why.txt")
     try:
         shutil.copy2(path, kept)
         where = f"copy kept at {kept}"

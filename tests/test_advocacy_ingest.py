@@ -131,6 +131,18 @@ def test_truncated_file_is_repaired_and_recorded_cut_in_string_is_quarantined(
         ("quarantined", 1), ("repaired", 1)]
 
 
+def test_same_named_broken_files_in_two_subfolders_are_both_kept(work: Path) -> None:
+    text = json.dumps(advocate())
+    write(work / "in" / "march", "user_1.json", text[:40])
+    write(work / "in" / "april", "user_1.json", text[:41])
+    summary = sluice_json("advocacy", "ingest", "in", cwd=work)
+    assert summary["rejected"] == 2
+    kept = work / "quarantine" / f"run-{summary['run_id']}"
+    assert (kept / "march" / "user_1.json").read_text() == text[:40]
+    assert (kept / "april" / "user_1.json").read_text() == text[:41]
+    assert "cut inside a string" in (kept / "april" / "user_1.json.why.txt").read_text()
+
+
 def test_missing_user_id_gets_a_stable_key_from_the_file(work: Path) -> None:
     write(work / "in", "user_7.json", advocate(user_id=None))
     write(work / "in", "user_8.json", {k: v for k, v in advocate().items() if k != "user_id"})

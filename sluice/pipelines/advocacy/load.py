@@ -89,7 +89,7 @@ def _repair_broken(warehouse: Warehouse, run: RunSummary, documents: Documents) 
             if documents.root is not None:
                 entry.status = REJECTED
                 entry.note = keep_unreadable_file(warehouse, run.run_id, documents.root / name,
-                                                  reason)
+                                                  reason, kept_as=name)
             rejected.append((name, reason))
         else:
             repaired.append((name, repair.text))
