@@ -39,8 +39,6 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 BATCH_FILES = 50_000
 _LISTING_CHUNK = 50_000
 _GLOB_CHARACTERS = re.compile(r"([\[*?])")
-
-
 STAGED = "advocacy_staging.documents"
 
 
