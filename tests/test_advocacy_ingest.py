@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,25 @@ def test_stray_files_are_skipped_with_a_reason(work: Path) -> None:
                      "empty.json": "skipped: empty file",
                      "notes.txt": "skipped: not a .json file"}
     assert summary["loaded"] == 1
+
+
+def test_links_and_pipes_are_skipped_not_read(work: Path) -> None:
+    """A pipe would block a reader forever and a broken link cannot be opened: both are
+    skipped with a reason; a link to a real file is read through."""
+    write(work, "elsewhere.json", advocate(BO, name="Bo"))
+    write(work / "in", "user_1.json", advocate())
+    (work / "in" / "broken.json").symlink_to(work / "nowhere.json")
+    (work / "in" / "linked.json").symlink_to(work / "elsewhere.json")
+    (work / "in" / "folder_link").symlink_to(work / "in", target_is_directory=True)
+    os.mkfifo(work / "in" / "pipe.json")
+    summary = sluice_json("advocacy", "ingest", "in", cwd=work)
+    skipped = {f["path"]: f["note"] for f in summary["file_details"] if f["status"] == "skipped"}
+    reason = "skipped: not a regular file (a link to a folder, a broken link, a pipe)"
+    assert skipped == {"broken.json": reason, "folder_link": reason, "pipe.json": reason}
+    assert query(work / "warehouse.db", "SELECT name FROM advocacy.advocates ORDER BY 1") == [
+        ("Ann Lee",), ("Bo",)]
+    again = sluice_json("advocacy", "ingest", "in", cwd=work)
+    assert again["loaded"] == 0 and again["status"] == "succeeded"
 
 
 def test_many_programs_and_tasks_per_advocate(work: Path) -> None:

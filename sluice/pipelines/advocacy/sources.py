@@ -109,7 +109,8 @@ def _extract_safely(archive: tarfile.TarFile, folder: str) -> None:
 
 def stage_folder(warehouse: Warehouse, run: RunSummary, root: Path, batch_size: int,
                  progress: Progress) -> Documents:
-    total = _list_folder(warehouse, root)
+    total, irregular = _list_folder(warehouse, root)
+    _skip_irregular(warehouse, run, irregular)
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE adv_seen AS
         SELECT path AS name, sha256, max(status) AS status FROM sluice.files
@@ -127,14 +128,19 @@ def stage_folder(warehouse: Warehouse, run: RunSummary, root: Path, batch_size: 
     return Documents(notable.__getitem__, root)
 
 
-def _list_folder(warehouse: Warehouse, root: Path) -> int:
-    """Temp table adv_paths: every file under `root` (relative name) and its rank by name.
-    Names go to the engine in chunks, so a huge folder's listing can spill to disk."""
+def _list_folder(warehouse: Warehouse, root: Path) -> tuple[int, list[str]]:
+    """Temp table adv_paths: every regular file under `root` (relative name) and its rank
+    by name; returns their count and the names that are not regular files (broken links,
+    pipes, devices), which cannot be read. Names go to the engine in chunks, so a huge
+    folder's listing can spill to disk."""
     warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_listing (name VARCHAR)")
     chunk: list[str] = []
-    for folder, _, files in os.walk(root):
-        relative = os.path.relpath(folder, root)
-        chunk.extend(f if relative == "." else os.path.join(relative, f) for f in files)
+    irregular: list[str] = []
+    for name, regular in _walk(root, ""):
+        if not regular:
+            irregular.append(name)
+            continue
+        chunk.append(name)
         if len(chunk) >= _LISTING_CHUNK:
             warehouse.execute("INSERT INTO adv_listing SELECT unnest(?)", [chunk])
             chunk = []
@@ -143,7 +149,26 @@ def _list_folder(warehouse: Warehouse, root: Path) -> int:
     warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_paths AS "
                       "SELECT name, row_number() OVER (ORDER BY name) AS ord FROM adv_listing; "
                       "DROP TABLE adv_listing")
-    return int(warehouse.scalar("SELECT count(*) FROM adv_paths"))
+    return int(warehouse.scalar("SELECT count(*) FROM adv_paths")), sorted(irregular)
+
+
+def _walk(folder: Path, prefix: str) -> Iterator[tuple[str, bool]]:
+    """(relative name, is a regular file) for everything under `folder`; symlinked
+    folders are not followed (they could loop)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(Path(entry.path), name + os.sep)
+            else:
+                yield name, entry.is_file()
+
+
+def _skip_irregular(warehouse: Warehouse, run: RunSummary, names: list[str]) -> None:
+    for name, file_id in zip(names, ledger.next_file_ids(warehouse, len(names)), strict=True):
+        run.files.append(InputFile(
+            Path(name), 0, 0, "", file_id=file_id, status=SKIPPED,
+            note="skipped: not a regular file (a link to a folder, a broken link, a pipe)"))
 
 
 def _read_files(warehouse: Warehouse, root: Path, names: list[str], start: int) -> None:
