@@ -51,14 +51,6 @@ def extract_records(warehouse: Warehouse) -> None:
 
         CREATE OR REPLACE TEMP TABLE adv_t AS
         SELECT * EXCLUDE ({rules.helper_columns(t)}) FROM ({rules.typed_sql(t, tasks)});
-
-        -- The newest version of each advocate (latest file of this run) wins.
-        CREATE OR REPLACE TEMP TABLE adv_winners AS
-        SELECT advocate_id, max(ord) AS ord FROM adv_a GROUP BY advocate_id;
-
-        -- The ones the warehouse already holds: only they are replaced.
-        CREATE OR REPLACE TEMP TABLE adv_known AS
-        SELECT advocate_id FROM advocacy.advocates SEMI JOIN adv_winners USING (advocate_id);
     """)
 
 
@@ -91,6 +83,14 @@ def merge(warehouse: Warehouse) -> None:
         for c in _ADVOCATE_COLUMNS)
     lagged = ", ".join(f"lag({c}) OVER w AS previous_{c}" for c in _ADVOCATE_COLUMNS)
     warehouse.execute(f"""
+        -- The newest version of each advocate (latest file of this run) wins.
+        CREATE OR REPLACE TEMP TABLE adv_winners AS
+        SELECT advocate_id, max(ord) AS ord FROM adv_a GROUP BY advocate_id;
+
+        -- The ones the warehouse already holds: only they are replaced.
+        CREATE OR REPLACE TEMP TABLE adv_known AS
+        SELECT advocate_id FROM advocacy.advocates SEMI JOIN adv_winners USING (advocate_id);
+
         INSERT INTO advocacy.advocate_changes
         WITH versions AS (
             SELECT *, lag(file_id) OVER w AS previous_file_id, {lagged}

@@ -165,6 +165,8 @@ def _walk(folder: Path, prefix: str) -> Iterator[tuple[str, bool]]:
 
 
 def _skip_irregular(warehouse: Warehouse, run: RunSummary, names: list[str]) -> None:
+    if not names:
+        return
     for name, file_id in zip(names, ledger.next_file_ids(warehouse, len(names)), strict=True):
         run.files.append(InputFile(
             Path(name), 0, 0, "", file_id=file_id, status=SKIPPED,
