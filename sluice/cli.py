@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
 
 from sluice import console
-from sluice.errors import SluiceError, first_line
+from sluice.lifecycle import check_all_read
 from sluice.pipelines import advocacy, votes
 from sluice.pipelines.advocacy.generate import generate_advocates
 from sluice.pipelines.advocacy.report import build_report
@@ -48,12 +45,13 @@ def votes_ingest(
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         run = votes.ingest(wh, paths, progress)
     console.show_run(run, json)
+    check_all_read(run)
 
 
 @votes_app.command("outliers")
 def votes_outliers(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
     """Recreate blog_analysis.outlier_weeks and print its rows."""
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, must_exist=True) as wh:
         result = votes.outliers(wh)
     if json:
         console.print_json(result.dicts())
@@ -95,6 +93,7 @@ def advocacy_ingest(
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         run = advocacy.ingest(wh, source, progress, batch_size)
     console.show_run(run, json, details=False)
+    check_all_read(run)
 
 
 @advocacy_app.command("generate")
@@ -121,7 +120,7 @@ def advocacy_generate(
 @advocacy_app.command("report")
 def advocacy_report(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
     """Print the headline insights: top advocates, platforms, brands, outliers, quality."""
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, must_exist=True) as wh:
         advocacy.build_models(wh)
         report = build_report(wh)
     if json:
@@ -153,43 +152,16 @@ def demo(
 
 @app.command("runs")
 def runs(
-    limit: Annotated[int, typer.Option(help="How many recent runs.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 20,
     warehouse: WarehouseOption = None,
     json: JsonOption = False,
 ) -> None:
     """Show the ledger: recent runs and their counts."""
     from sluice.ledger import recent_runs
 
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, read_only=True) as wh:
         result = recent_runs(wh, limit)
     if json:
         console.print_json(result.dicts())
     else:
         console.print_result(result, "recent runs")
-
-
-def main() -> None:
-    """Entry point: user errors become one line on stderr, never a traceback."""
-    try:
-        app()
-    except SluiceError as error:
-        console.err.print(f"error: {error}", markup=False)
-        sys.exit(error.exit_code)
-    except duckdb.Error as error:
-        console.err.print(f"error: warehouse: {first_line(error)}", markup=False)
-        sys.exit(1)
-    except OSError as error:
-        console.err.print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
-                          markup=False)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        console.err.print("interrupted: nothing was committed", markup=False)
-        sys.exit(130)
-    except Exception as error:
-        if os.environ.get("SLUICE_DEBUG"):
-            raise
-        console.err.print(
-            f"error: unexpected {type(error).__name__}: {first_line(error)} "
-            "(set SLUICE_DEBUG=1 for details)", markup=False)
-        sys.exit(1)
-

@@ -19,6 +19,7 @@ from sluice.errors import first_line
 from sluice.faults import crash_point
 from sluice.intake import resolve_inputs
 from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
+from sluice.lifecycle import recorded_run
 from sluice.quarantine import ensure_quarantine, keep_unreadable_file
 from sluice.staging import (
     StagedFile,
@@ -55,8 +56,7 @@ def ingest(
     progress: Progress = no_progress,
 ) -> RunSummary:
     paths = resolve_inputs(arguments, JSON_LINES_SUFFIXES)
-    run = ledger.start_run(warehouse, spec.pipeline, "ingest")
-    try:
+    with recorded_run(warehouse, spec.pipeline, "ingest") as run:
         ensure_quarantine(warehouse)
         spec.ensure_target(warehouse)
         staged = _stage_all(warehouse, spec, run, paths, progress)
@@ -72,9 +72,6 @@ def ingest(
             ledger.record_files(warehouse, run)
             crash_point("before-commit")
         progress("done", steps + 2, steps + 2)
-    except BaseException as error:
-        ledger.fail_run(warehouse, run, first_line(error))
-        raise
     return run
 
 

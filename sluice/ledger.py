@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sluice.errors import LedgerMismatch
+from sluice.quarantine import settle_partial_folders
 from sluice.warehouse import Result, Warehouse
 
 LEDGER_DDL = """
@@ -139,7 +140,8 @@ def start_run(warehouse: Warehouse, pipeline: str, verb: str) -> RunSummary:
     """Record a run as running, in its own commit, so that a crash leaves a trace.
 
     Holding the warehouse's write lock proves that no other run is alive, so any run
-    still marked running was cut off: it is marked interrupted.
+    still marked running was cut off: it is marked interrupted, and the quarantine
+    copies a killed run left behind are settled.
     """
     ensure_ledger(warehouse)
     warehouse.execute(
@@ -147,12 +149,18 @@ def start_run(warehouse: Warehouse, pipeline: str, verb: str) -> RunSummary:
         "WHERE status = ?",
         [INTERRUPTED, RUNNING],
     )
+    settle_partial_folders(warehouse, lambda run_id: committed(warehouse, run_id))
     run_id = int(warehouse.scalar("SELECT nextval('sluice.run_ids')"))
     warehouse.execute(
         "INSERT INTO sluice.runs (run_id, pipeline, verb, started, status) VALUES (?, ?, ?, ?, ?)",
         [run_id, pipeline, verb, _now(), RUNNING],
     )
     return RunSummary(run_id=run_id, pipeline=pipeline)
+
+
+def committed(warehouse: Warehouse, run_id: int) -> bool:
+    status = warehouse.scalar("SELECT status FROM sluice.runs WHERE run_id = ?", [run_id])
+    return bool(status == SUCCEEDED)
 
 
 def record_files(warehouse: Warehouse, run: RunSummary) -> None:
@@ -169,25 +177,26 @@ def record_files(warehouse: Warehouse, run: RunSummary) -> None:
         for f in run.files
     ]
     warehouse.insert_rows("sluice.files", rows)
-    _finish(warehouse, run, SUCCEEDED, None)
-
-
-def fail_run(warehouse: Warehouse, run: RunSummary, error: str) -> None:
-    """Mark a rolled-back run as failed, in its own commit."""
-    _finish(warehouse, run, FAILED, error)
-
-
-def _finish(warehouse: Warehouse, run: RunSummary, status: str, error: str | None) -> None:
-    run.status = status
+    run.status = SUCCEEDED
     warehouse.execute(
         "UPDATE sluice.runs SET finished = ?, status = ?, files = ?, files_skipped = ?, "
-        "records_read = ?, loaded = ?, duplicates = ?, rejected = ?, error = ? WHERE run_id = ?",
-        [
-            _now(), status, run.file_count, run.skipped, run.total("records_read"),
-            run.total("loaded"), run.total("duplicates"), run.total("rejected"), error,
-            run.run_id,
-        ],
+        "records_read = ?, loaded = ?, duplicates = ?, rejected = ?, error = NULL "
+        "WHERE run_id = ?",
+        [_now(), SUCCEEDED, run.file_count, run.skipped, run.total("records_read"),
+         run.total("loaded"), run.total("duplicates"), run.total("rejected"), run.run_id],
     )
+
+
+def end_run(warehouse: Warehouse, run: RunSummary, status: str, error: str) -> None:
+    """Mark a rolled-back run failed or interrupted, in its own commit, with no counts:
+    nothing it read was kept. A run that committed before the error stays succeeded."""
+    warehouse.execute(
+        "UPDATE sluice.runs SET finished = ?, status = ?, error = ? "
+        "WHERE run_id = ? AND status = ?",
+        [_now(), status, error, run.run_id, RUNNING],
+    )
+    if not committed(warehouse, run.run_id):
+        run.status = status
 
 
 def next_file_id(warehouse: Warehouse) -> int:
@@ -232,7 +241,9 @@ def sha256_of(path: Path) -> str:
 
 
 def recent_runs(warehouse: Warehouse, limit: int) -> Result:
-    ensure_ledger(warehouse)
+    if not warehouse.scalar("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'sluice' "
+                            "AND table_name = 'runs' AND database_name = current_database()"):
+        return Result(["run", "pipeline", "status"], [])
     return warehouse.query(
         "SELECT run_id AS run, pipeline, verb, status, strftime(started, '%Y-%m-%d %H:%M:%S') "
         "AS started, round(epoch(finished - started), 2) AS seconds, files, "

@@ -4,6 +4,7 @@ files that cannot be read at all, each beside a note of why."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ CREATE TABLE IF NOT EXISTS sluice.quarantine (
 );
 """
 
+PARTIAL = ".partial"
 QUARANTINE_COLUMNS = "run_id, pipeline, file_id, source_file, line_number, raw, reasons"
 
 
@@ -29,26 +31,67 @@ def ensure_quarantine(warehouse: Warehouse) -> None:
     warehouse.execute(QUARANTINE_DDL)
 
 
+def run_folder(warehouse: Warehouse, run_id: int) -> Path:
+    """Where a committed run's copies are kept."""
+    return warehouse.quarantine_dir / f"run-{run_id}"
+
+
+def partial_folder(warehouse: Warehouse, run_id: int) -> Path:
+    """Where a run writes its copies until its transaction commits."""
+    return warehouse.quarantine_dir / f"run-{run_id}{PARTIAL}"
+
+
 def keep_unreadable_file(warehouse: Warehouse, run_id: int, path: Path, reason: str,
                          kept_as: str | None = None) -> str:
-    """Copy a file that cannot be read into the quarantine folder with a note of why.
+    """Copy a file that cannot be read into the run's quarantine folder with a note of why.
 
     `kept_as` is the copy's path inside the run's folder (a path relative to the input
     folder keeps same-named files of different subfolders apart); by default the name.
-    The original stays where it is: sluice never deletes input. Returns a note for the
-    ledger naming where the copy (or, if even copying fails, the note) went.
+    The copy goes into the run's partial folder, which becomes `run-N/` only when the
+    run commits (`publish_copies`). The original stays where it is: sluice never deletes
+    input. Returns a note for the ledger naming where the copy will be kept.
     """
-    kept = warehouse.quarantine_dir / f"run-{run_id}" / (kept_as or path.name)
+    relative = Path(kept_as or path.name)
+    kept = partial_folder(warehouse, run_id) / relative
+    final = run_folder(warehouse, run_id) / relative
     kept.parent.mkdir(parents=True, exist_ok=True)
     note_path = kept.with_name(f"{kept.name}.why.txt")
     try:
-        shutil.copy2(path, kept)
-        where = f"copy kept at {kept}"
+        shutil.copyfile(path, kept)
+        where = f"copy kept at {final}"
     except OSError as error:
         where = f"could not be copied ({error.strerror})"
     note_path.write_text(
         f"file: {path}\nrun: {run_id}\nwhen: {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n"
         f"why: {reason}\n{where}\n",
-        encoding="utf-8",
+        encoding="utf-8", errors="backslashreplace",
     )
     return f"{reason}; {where}"
+
+
+def publish_copies(warehouse: Warehouse, run_id: int) -> None:
+    """The run committed: its partial folder becomes `run-N/`."""
+    partial = partial_folder(warehouse, run_id)
+    if partial.exists():
+        partial.rename(run_folder(warehouse, run_id))
+
+
+def discard_copies(warehouse: Warehouse, run_id: int) -> None:
+    """The run was rolled back: its copies go, as its rows did."""
+    shutil.rmtree(partial_folder(warehouse, run_id), ignore_errors=True)
+
+
+def settle_partial_folders(warehouse: Warehouse, committed: Callable[[int], bool]) -> None:
+    """Finish what a killed run left: a partial folder of a run that committed is
+    published, one of a run that did not is removed. Call holding the write lock."""
+    folder = warehouse.quarantine_dir
+    if not folder.is_dir():
+        return
+    for partial in folder.glob(f"run-*{PARTIAL}"):
+        number = partial.name[len("run-"):-len(PARTIAL)]
+        if not number.isdigit():
+            continue
+        if committed(int(number)):
+            publish_copies(warehouse, int(number))
+        else:
+            discard_copies(warehouse, int(number))

@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from sluice.errors import SluiceError, UsageError, WarehouseLocked
+from sluice.errors import SluiceError, UsageError, WarehouseLocked, first_line
 
 DEFAULT_WAREHOUSE = "warehouse.db"
 WAREHOUSE_ENV = "SLUICE_WAREHOUSE"
@@ -30,6 +30,13 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 
 BULK_PARAMETER_ROWS = 5_000
 NULL_TEXT = "\\N"
+# The catalog the warehouse file is attached as; no schema of sluice's has this name.
+CATALOG = "sluice_warehouse"
+_MEMORY_SIZE = re.compile(r"(?P<number>[0-9]+(\.[0-9]+)?)\s*(?P<unit>%|B|[KMGT]i?B)",
+                          re.IGNORECASE)
+_UNIT_BYTES = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+MIN_MEMORY_BYTES = 64 * 10**6
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
 
 
@@ -54,7 +61,8 @@ class Warehouse:
 
     dialect = "duckdb"
 
-    def __init__(self, location: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, location: str | os.PathLike[str] | None = None,
+                 must_exist: bool = False, read_only: bool = False) -> None:
         self.location = resolve_location(location)
         if "://" in self.location:
             scheme = self.location.split("://", 1)[0]
@@ -63,19 +71,34 @@ class Warehouse:
                 "use a DuckDB file path"
             )
         self.path = Path(self.location).resolve()
-        self.con = _connect_duckdb(self.path)
-        self.con.execute(
-            "SET memory_limit = ?",
-            [os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)],
-        )
+        if (must_exist or read_only) and not self.path.exists():
+            raise UsageError(
+                f"warehouse {self.location} does not exist; run an ingest first, or name "
+                f"the warehouse with --warehouse or {WAREHOUSE_ENV}")
+        memory_limit = _memory_limit()
+        self.con = _connect_duckdb(self.path, read_only)
+        self.con.execute("SET memory_limit = ?", [memory_limit])
+        # Spill next to the warehouse, as DuckDB does for a database it opens itself.
+        self.con.execute("SET temp_directory = ?", [str(self.spill_dir)])
         # sluice draws its own progress bar, and only on a terminal.
         self.con.execute("SET enable_progress_bar = false")
         self._in_transaction = False
 
     @property
     def quarantine_dir(self) -> Path:
-        """Where files that cannot be read at all are kept, beside the warehouse."""
-        return self.path.parent / "quarantine"
+        """Where copies of files that cannot be read are kept: this warehouse's own
+        folder beside it, so two warehouses in one folder never share one."""
+        return self.path.with_name(self.path.name + ".quarantine")
+
+    @property
+    def spill_dir(self) -> Path:
+        return self.path.with_name(self.path.name + ".tmp")
+
+    def own_paths(self) -> frozenset[Path]:
+        """The files and folders that belong to this warehouse; never read as input."""
+        name = self.path.name
+        return frozenset(self.path.with_name(name + suffix)
+                         for suffix in ("", ".wal", ".tmp", ".quarantine"))
 
     def close(self) -> None:
         self.con.close()
@@ -109,8 +132,9 @@ class Warehouse:
             self.execute(f"INSERT INTO {table} SELECT " + ", ".join(["unnest(?)"] * len(columns)),
                          columns)
             return
+        self.spill_dir.mkdir(exist_ok=True)
         with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", encoding="utf-8",
-                                         dir=self.path.parent, delete=False) as stream:
+                                         dir=self.spill_dir, delete=False) as stream:
             csv.writer(stream).writerows(
                 [NULL_TEXT if value is None else value for value in row] for row in rows)
         try:
@@ -152,14 +176,44 @@ class Warehouse:
         return sqlglot.transpile(sql, read="duckdb", write=self.dialect, pretty=True)
 
 
-def _connect_duckdb(path: Path) -> duckdb.DuckDBPyConnection:
+def _memory_limit() -> str:
+    """SLUICE_MEMORY_LIMIT checked before the engine sees it: a size such as 500MB, 2GB
+    or 1.5GiB, or a share of the machine's memory such as 50%; at least 64 MB."""
+    value = os.environ.get(MEMORY_LIMIT_ENV)
+    if value is None:
+        return DEFAULT_MEMORY_LIMIT
+    size = _MEMORY_SIZE.fullmatch(value.strip())
+    if not size:
+        raise UsageError(
+            f"{MEMORY_LIMIT_ENV}={value!r} is not a memory size; use a number and a unit "
+            "(500MB, 2GB, 1.5GiB) or a share of memory (50%)")
+    number, unit = float(size["number"]), size["unit"].upper()
+    if unit == "%":
+        if not 0 < number <= 100:
+            raise UsageError(f"{MEMORY_LIMIT_ENV}={value!r}: a share must be above 0% "
+                             "and at most 100%")
+    elif number * _UNIT_BYTES[unit] < MIN_MEMORY_BYTES:
+        raise UsageError(f"{MEMORY_LIMIT_ENV}={value!r} is too small; sluice needs at "
+                         "least 64MB")
+    return f"{size['number']}{size['unit']}"
+
+
+def _connect_duckdb(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """The warehouse file attached under a fixed catalog name, so that no file name (say
+    `sluice.db`, whose catalog would clash with the schema `sluice`) can make a table
+    name ambiguous."""
     if path.is_dir():
         raise UsageError(f"warehouse {path} is a folder, not a DuckDB file")
     if not path.parent.is_dir():
         raise UsageError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
+    con = duckdb.connect(":memory:")
     try:
-        return duckdb.connect(str(path))
-    except duckdb.IOException as error:
+        con.execute(f"ATTACH ? AS {CATALOG}" + (" (READ_ONLY)" if read_only else ""),
+                    [str(path)])
+        con.execute(f"USE {CATALOG}")
+        return con
+    except duckdb.Error as error:
+        con.close()
         message = str(error)
         holder = _LOCK_HOLDER.search(message)
         if holder:
@@ -169,4 +223,6 @@ def _connect_duckdb(path: Path) -> duckdb.DuckDBPyConnection:
             ) from None
         if "not a valid DuckDB database file" in message:
             raise SluiceError(f"{path} is not a DuckDB warehouse file") from None
-        raise SluiceError(f"cannot open warehouse {path}: {message}") from None
+        if "Permission denied" in message:
+            raise SluiceError(f"cannot open warehouse {path}: permission denied") from None
+        raise SluiceError(f"cannot open warehouse {path}: {first_line(error)}") from None

@@ -29,8 +29,9 @@ def sluice(*args: str, cwd: Path, env: dict[str, str] | None = None,
     return result
 
 
-def sluice_json(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:
-    return json.loads(sluice(*args, "--json", cwd=cwd, env=env).stdout)
+def sluice_json(*args: str, cwd: Path, env: dict[str, str] | None = None,
+                expect: int | None = 0) -> Any:
+    return json.loads(sluice(*args, "--json", cwd=cwd, env=env, expect=expect).stdout)
 
 
 def vote(id: object, post: object = 1, vote_type: object = 2,
@@ -50,7 +51,10 @@ def write_lines(path: Path, lines: Sequence[str | bytes], final_newline: bool = 
 
 def query(warehouse: Path, sql: str) -> list[tuple[Any, ...]]:
     """Read the warehouse after a CLI run (the CLI has exited, so the lock is free)."""
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(":memory:")
+    # Attached under a fixed name, as sluice does: a file named sluice.db must not clash.
+    con.execute("ATTACH ? AS w (READ_ONLY)", [str(warehouse)])
+    con.execute("USE w")
     try:
         return con.execute(sql).fetchall()
     finally:

@@ -31,7 +31,7 @@ SNAPSHOT = {
                         "FROM advocacy.advocate_changes t",
     "quarantine": "SELECT source_file, line_number, raw, reasons FROM sluice.quarantine",
     "files": "SELECT path, size, sha256, status, records_read, loaded, rejected, "
-             "regexp_replace(coalesce(note, ''), '/\\S*/quarantine/', 'QUARANTINE/') "
+             "regexp_replace(coalesce(note, ''), '/\\S*/warehouse.db.quarantine/', 'QUARANTINE/') "
              "FROM sluice.files",
 }
 

@@ -127,7 +127,7 @@ def test_truncated_file_is_repaired_and_recorded_cut_in_string_is_quarantined(
     assert query(db, "SELECT count(*) FROM advocacy.tasks") == [(1,)]
     assert query(db, "SELECT source_file, raw, reasons FROM sluice.quarantine") == [
         ("cut_in_string.json", text[:40], ["invalid JSON, cut inside a string"])]
-    assert (work / "quarantine").exists()
+    assert (work / "warehouse.db.quarantine").exists()
     assert query(db, "SELECT outcome, files FROM advocacy.file_summary ORDER BY outcome") == [
         ("quarantined", 1), ("repaired", 1)]
 
@@ -138,7 +138,7 @@ def test_same_named_broken_files_in_two_subfolders_are_both_kept(work: Path) -> 
     write(work / "in" / "april", "user_1.json", text[:41])
     summary = sluice_json("advocacy", "ingest", "in", cwd=work)
     assert summary["rejected"] == 2
-    kept = work / "quarantine" / f"run-{summary['run_id']}"
+    kept = work / "warehouse.db.quarantine" / f"run-{summary['run_id']}"
     assert (kept / "march" / "user_1.json").read_text() == text[:40]
     assert (kept / "april" / "user_1.json").read_text() == text[:41]
     assert "cut inside a string" in (kept / "april" / "user_1.json.why.txt").read_text()

@@ -99,6 +99,8 @@ def test_report_prints_the_insights_and_is_honest_about_correlation(
     assert json.loads(json.dumps(report)) == report
 
 
-def test_report_on_an_empty_warehouse(work: Path) -> None:
+def test_report_on_a_warehouse_without_advocates(work: Path) -> None:
+    (work / "empty").mkdir()
+    sluice("advocacy", "ingest", "empty", cwd=work)
     report = sluice_json("advocacy", "report", cwd=work)
     assert report["findings"][0].startswith("Too few advocates")

@@ -82,7 +82,8 @@ def test_counts_that_do_not_balance_fail_the_run_and_roll_back(
 
 def test_advocacy_run_killed_before_commit_leaves_warehouse_unchanged(work: Path) -> None:
     sluice("advocacy", "generate", "export", "--advocates", "200", cwd=work)
-    sluice("advocacy", "report", cwd=work)  # creates the empty tables
+    (work / "empty").mkdir()
+    sluice("advocacy", "ingest", "empty", cwd=work)  # creates the empty tables
     tables = ("advocates", "memberships", "tasks", "dq_issues", "raw_records")
     before = {t: query(work / "warehouse.db", f"SELECT count(*) FROM advocacy.{t}")
               for t in tables}

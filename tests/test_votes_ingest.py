@@ -170,9 +170,9 @@ def test_unreadable_file_is_kept_in_quarantine_folder_with_a_note(work: Path) ->
     corrupt = work / "in" / "broken.jsonl.gz"
     corrupt.write_bytes(b"\x1f\x8b\x08\x00 this is not gzip data at all" * 20)
     write_lines(work / "in" / "good.jsonl", [vote(1)])
-    summary = sluice_json("votes", "ingest", "in", cwd=work)
+    summary = sluice_json("votes", "ingest", "in", cwd=work, expect=5)
     assert (summary["files_unreadable"], summary["loaded"]) == (1, 1)
-    kept = list((work / "quarantine").glob("run-*/broken.jsonl.gz"))
+    kept = list((work / "warehouse.db.quarantine").glob("run-*/broken.jsonl.gz"))
     assert len(kept) == 1 and kept[0].read_bytes() == corrupt.read_bytes()
     note = kept[0].with_name("broken.jsonl.gz.why.txt").read_text()
     assert "gzip" in note and str(corrupt) in note

@@ -27,15 +27,27 @@ def test_printed_table_shows_the_view_rows(work: Path) -> None:
 
 
 def test_view_columns_are_integers(work: Path) -> None:
+    (work / "none.jsonl").write_bytes(b"")
+    sluice("votes", "ingest", "none.jsonl", cwd=work)
     sluice("votes", "outliers", cwd=work)
     described = query(work / "warehouse.db", "DESCRIBE blog_analysis.outlier_weeks")
     assert [(name, kind) for name, kind, *_ in described] == [
         ("Year", "INTEGER"), ("WeekNumber", "INTEGER"), ("VoteCount", "INTEGER")]
 
 
-def test_empty_warehouse_gives_no_rows_and_exit_zero(work: Path) -> None:
+def test_no_votes_gives_no_rows_and_exit_zero(work: Path) -> None:
+    (work / "none.jsonl").write_bytes(b"")
+    sluice("votes", "ingest", "none.jsonl", cwd=work)
     assert sluice_json("votes", "outliers", cwd=work) == []
-    assert "0 rows" in sluice("votes", "outliers", cwd=work).stdout
+
+
+def test_a_missing_warehouse_is_an_error_and_is_not_created(work: Path) -> None:
+    result = sluice("votes", "outliers", cwd=work, expect=None)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: warehouse warehouse.db does not exist; run an ingest first, or name the "
+        "warehouse with --warehouse or SLUICE_WAREHOUSE")
+    assert not (work / "warehouse.db").exists()
 
 
 def test_view_follows_new_data_when_recreated(work: Path) -> None:

@@ -15,10 +15,10 @@ from importlib import resources
 from pathlib import Path
 
 from sluice import ledger
-from sluice.errors import first_line
 from sluice.faults import crash_point
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import RunSummary
+from sluice.lifecycle import recorded_run
 from sluice.pipelines.advocacy import records, sources
 from sluice.pipelines.advocacy.repair import complete_brackets
 from sluice.pipelines.advocacy.sources import PIPELINE, REJECTED, STAGED, Documents
@@ -34,8 +34,7 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
     """Load a folder, a .tar.gz of one, or a JSON Lines file of advocates; a folder is
     read `batch_size` files per scan."""
     path = Path(source)
-    run = ledger.start_run(warehouse, PIPELINE, "ingest")
-    try:
+    with recorded_run(warehouse, PIPELINE, "ingest") as run:
         ensure_quarantine(warehouse)
         warehouse.run_sql_file(SCHEMA_SQL)
         if sources.is_json_lines(path):
@@ -45,9 +44,6 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
             with sources.opened_folder(source) as root:
                 _load(warehouse, run, progress, lambda: sources.stage_folder(
                     warehouse, run, root, batch_size, progress))
-    except BaseException as error:
-        ledger.fail_run(warehouse, run, first_line(error))
-        raise
     return run
 
 

@@ -1,0 +1,43 @@
+"""Ctrl-C and SIGTERM: the first one interrupts the run, later ones wait for its cleanup.
+
+Both signals raise KeyboardInterrupt where Python next runs. Inside a DuckDB query the
+engine notices it, stops the query and raises its own "Query interrupted" error; so the
+signal is also remembered here, and whoever cleans up asks `received()` rather than
+trusting the exception's type. Once a signal has arrived, more of them only wait: a
+second Ctrl-C must not cut the rollback short.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+_received: int | None = None
+
+
+def install() -> None:
+    for signum in HANDLED:
+        signal.signal(signum, _on_signal)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _received
+    if _received is not None:
+        return
+    _received = signum
+    raise KeyboardInterrupt
+
+
+def received() -> int | None:
+    """The signal that interrupted this process, if one did."""
+    return _received
+
+
+def name(signum: int) -> str:
+    return signal.Signals(signum).name
+
+
+def exit_code(signum: int) -> int:
+    """The shell's convention: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM)."""
+    return 128 + signum
