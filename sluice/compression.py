@@ -30,6 +30,13 @@ def is_gzip_name(path: Path | str) -> bool:
 
 def gunzipped_chunks(path: Path, max_expansion: int = MAX_EXPANSION,
                      raw_digest: Any = None) -> Iterator[bytes]:
+    """The decompressed content of the gzip file at `path`; see `gunzip_stream`."""
+    with path.open("rb") as stream:
+        yield from gunzip_stream(stream, path.stat().st_size, max_expansion, raw_digest)
+
+
+def gunzip_stream(stream: BinaryIO, compressed_size: int, max_expansion: int = MAX_EXPANSION,
+                  raw_digest: Any = None) -> Iterator[bytes]:
     """The decompressed content of a gzip file, chunk by chunk, every member checked.
 
     Raises DamagedInput on a bad header, damaged deflate data, a CRC or length mismatch,
@@ -38,43 +45,42 @@ def gunzipped_chunks(path: Path, max_expansion: int = MAX_EXPANSION,
     BOMB_FLOOR_BYTES). `raw_digest`, if given (a hashlib object), is updated with the
     compressed bytes as they are read, so one pass also yields the file's checksum.
     """
-    limit = max(BOMB_FLOOR_BYTES, max_expansion * path.stat().st_size)
+    limit = max(BOMB_FLOOR_BYTES, max_expansion * compressed_size)
     produced = members = 0
     decompressor: Any = None
     buffer, at_end = b"", False
-    with path.open("rb") as stream:
-        while True:
-            if not at_end and len(buffer) < len(GZIP_MAGIC):
-                chunk = _read(stream, raw_digest)
-                at_end, buffer = not chunk, buffer + chunk
-                continue
-            if decompressor is None or decompressor.eof:
-                if not buffer.strip(b"\0") and at_end:
-                    break
-                if not buffer.startswith(GZIP_MAGIC):
-                    if buffer.strip(b"\0") == b"" and members:
-                        buffer = b""  # zero padding after the last member
-                        continue
-                    raise DamagedInput("not gzip data" if not members
-                                       else "bytes after the end of the gzip stream")
-                decompressor, members = zlib.decompressobj(wbits=31), members + 1
-            if not buffer:
-                if at_end:
-                    raise DamagedInput("the gzip stream is cut short")
-                buffer = _read(stream, raw_digest)
-                at_end = not buffer
-                continue
-            try:
-                out = decompressor.decompress(buffer, CHUNK_BYTES)
-            except zlib.error as error:
-                raise DamagedInput(f"damaged gzip data ({_zlib_reason(error)})") from None
-            buffer = decompressor.unused_data if decompressor.eof else decompressor.unconsumed_tail
-            produced += len(out)
-            if produced > limit:
-                raise DamagedInput(f"expands more than {max_expansion} times its size "
-                                   "(a decompression bomb)")
-            if out:
-                yield out
+    while True:
+        if not at_end and len(buffer) < len(GZIP_MAGIC):
+            chunk = _read(stream, raw_digest)
+            at_end, buffer = not chunk, buffer + chunk
+            continue
+        if decompressor is None or decompressor.eof:
+            if not buffer.strip(b"\0") and at_end:
+                break
+            if not buffer.startswith(GZIP_MAGIC):
+                if buffer.strip(b"\0") == b"" and members:
+                    buffer = b""  # zero padding after the last member
+                    continue
+                raise DamagedInput("not gzip data" if not members
+                                   else "bytes after the end of the gzip stream")
+            decompressor, members = zlib.decompressobj(wbits=31), members + 1
+        if not buffer:
+            if at_end:
+                raise DamagedInput("the gzip stream is cut short")
+            buffer = _read(stream, raw_digest)
+            at_end = not buffer
+            continue
+        try:
+            out = decompressor.decompress(buffer, CHUNK_BYTES)
+        except zlib.error as error:
+            raise DamagedInput(f"damaged gzip data ({_zlib_reason(error)})") from None
+        buffer = decompressor.unused_data if decompressor.eof else decompressor.unconsumed_tail
+        produced += len(out)
+        if produced > limit:
+            raise DamagedInput(f"expands more than {max_expansion} times its size "
+                               "(a decompression bomb)")
+        if out:
+            yield out
     if not members:
         raise DamagedInput("empty file, not gzip data")
 

@@ -13,14 +13,19 @@ from enum import Enum
 # TRY_CAST alone would round "1.5" to 2 and read "1e3" as 1000; a value with any
 # character besides digits and signs is not an integer (GLOB is far cheaper than a regex).
 NOT_DIGITS = "*[!0-9+-]*"
-# Formats tried in order; a timestamp with a UTC offset is rejected rather than silently
-# shifted, because the warehouse stores naive timestamps in the source's clock.
-TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S.%g", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%g",
-                     "%Y-%m-%d %H:%M:%S")
+# A timestamp is YYYY-MM-DDTHH:MM:SS (or a space for the T), every field zero-padded,
+# with an optional fraction of 1 to 6 digits. The shape is checked first because the
+# engine's strptime also takes unpadded fields and surrounding whitespace. A UTC offset
+# is rejected rather than silently shifted: the warehouse stores naive timestamps in the
+# source's clock. A 7th fraction digit would be lost by microsecond timestamps.
+_DATE_TIME = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+WHOLE_SECONDS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
+FRACTIONAL_SECONDS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f")
 
 INVALID_JSON = "invalid JSON"
 NOT_AN_OBJECT = "not a JSON object"
 INVALID_UTF8 = "invalid UTF-8"
+DUPLICATE_FIELD = "duplicate field"
 
 
 class Kind(Enum):
@@ -50,8 +55,12 @@ class Field:
                     f"THEN TRY_CAST({raw} AS {self.sql_type}) END")
         if self.kind is Kind.TIMESTAMP:
             # COALESCE tries the next format only where the previous one failed.
-            return "COALESCE(" + ", ".join(
-                f"try_strptime({raw}, '{f}')" for f in TIMESTAMP_FORMATS) + ")"
+            whole, fractional = (
+                "COALESCE(" + ", ".join(f"try_strptime({raw}, '{f}')" for f in formats) + ")"
+                for formats in (WHOLE_SECONDS, FRACTIONAL_SECONDS))
+            return (f"CASE WHEN {raw} GLOB '{_DATE_TIME}' THEN {whole} "
+                    f"WHEN {raw} GLOB '{_DATE_TIME}.[0-9]*' AND length({raw}) <= 26 "
+                    f"AND NOT substr({raw}, 21) GLOB '*[!0-9]*' THEN {fractional} END")
         return raw
 
     def reason(self, raw: str, typed: str) -> str:
@@ -99,20 +108,38 @@ class Contract:
             f'{f.typed(f"{values}[{i}]")} AS "{f.name}"' for i, f in enumerate(self.fields, 1)
         )
 
-    def broken(self, values: str) -> str:
-        """SQL that is true when a record with typed columns and raw `values` breaks the contract."""
-        tests = [f"{values} IS NULL"]
+    def duplicated_fields(self, values: str, line: str) -> str:
+        """SQL for the contract's fields that the object in `line` repeats (the engine
+        would silently keep the first value), NULL when none. Listing an object's keys
+        is costly, so it is done only for lines longer than the compact form of the
+        fields found in them: a line of exactly that length has no room for another key."""
+        compact = " + ".join(
+            f"coalesce(length({values}[{i}]) + {len(f.name) + 5}, 0)"
+            for i, f in enumerate(self.fields, 1))
+        present = " + ".join(f"({values}[{i}] IS NOT NULL)::INTEGER"
+                             for i in range(1, len(self.fields) + 1))
+        names = ", ".join(f"'{n}'" for n in self.names)
+        return (f"CASE WHEN {values} IS NOT NULL AND length({line}) <> 1 + {compact} + "
+                f"greatest({present}, 1) THEN nullif(list_filter([{names}], lambda n: "
+                f"len(list_filter(json_keys({line}), lambda k: k = n)) > 1), []) END")
+
+    def broken(self, values: str, duplicates: str) -> str:
+        """SQL that is true when a record with typed columns and raw `values` breaks the
+        contract; `duplicates` is the column of `duplicated_fields`."""
+        tests = [f"{values} IS NULL", f"{duplicates} IS NOT NULL"]
         for i, f in enumerate(self.fields, 1):
             tests.append(f'("{f.name}" IS NULL AND {values}[{i}] IS NOT NULL)')
             if f.required:
                 tests.append(f'"{f.name}" IS NULL')
         return " OR ".join(tests)
 
-    def reasons(self, values: str, line: str) -> str:
+    def reasons(self, values: str, line: str, duplicates: str) -> str:
         """SQL for the list of every reason a record breaks the contract."""
         field_reasons = ", ".join(
             f.reason(f"{values}[{i}]", f'"{f.name}"') for i, f in enumerate(self.fields, 1)
         )
         return (f"CASE WHEN {values} IS NULL THEN ['{INVALID_JSON}'] "
                 f"WHEN json_type({line}) <> 'OBJECT' THEN ['{NOT_AN_OBJECT}'] "
-                f"ELSE list_filter([{field_reasons}], lambda r: r IS NOT NULL) END")
+                f"ELSE list_concat(list_transform(coalesce({duplicates}, []), "
+                f"lambda n: '{DUPLICATE_FIELD} ' || n), "
+                f"list_filter([{field_reasons}], lambda r: r IS NOT NULL)) END")

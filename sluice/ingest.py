@@ -6,20 +6,25 @@ final transaction, so a run commits whole or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import shutil
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from sluice import ledger, merge
-from sluice.contracts import Contract
-from sluice.errors import first_line
+from sluice import intake, ledger, merge
+from sluice.compression import is_gzip_name
+from sluice.contracts import INVALID_UTF8, Contract
+from sluice.errors import DamagedInput
 from sluice.faults import crash_point
-from sluice.intake import resolve_inputs
+from sluice.intake import Entry, resolve_inputs
 from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.lifecycle import recorded_run
+from sluice.lines import LineScan, file_stat, scan_lines, split_exactly
 from sluice.quarantine import ensure_quarantine, keep_unreadable_file
 from sluice.staging import (
     StagedFile,
@@ -27,6 +32,7 @@ from sluice.staging import (
     discard_staged_file,
     drop_staged_rows,
     stage_json_lines,
+    stage_split_lines,
 )
 from sluice.warehouse import Warehouse
 
@@ -55,12 +61,13 @@ def ingest(
     warehouse: Warehouse, spec: KeyedJsonLines, arguments: Sequence[str],
     progress: Progress = no_progress,
 ) -> RunSummary:
-    paths = resolve_inputs(arguments, JSON_LINES_SUFFIXES)
-    with recorded_run(warehouse, spec.pipeline, "ingest") as run:
+    entries = resolve_inputs(arguments, JSON_LINES_SUFFIXES, warehouse.own_paths())
+    with recorded_run(warehouse, spec.pipeline, "ingest") as run, \
+            _split_folder(warehouse, run) as split_dir:
         ensure_quarantine(warehouse)
         spec.ensure_target(warehouse)
-        staged = _stage_all(warehouse, spec, run, paths, progress)
-        steps = len(paths)
+        staged = _stage_all(warehouse, spec, run, entries, split_dir, progress)
+        steps = len(entries)
         progress("checking duplicates", steps, steps + 2)
         merge.classify(warehouse, spec.contract, spec.target)
         progress("committing", steps + 1, steps + 2)
@@ -76,70 +83,147 @@ def ingest(
 
 
 def _stage_all(
-    warehouse: Warehouse, spec: KeyedJsonLines, run: RunSummary, paths: list[Path],
-    progress: Progress,
+    warehouse: Warehouse, spec: KeyedJsonLines, run: RunSummary, entries: list[Entry],
+    split_dir: Path, progress: Progress,
 ) -> list[StagedFile]:
-    """Stage every new file; note the ones skipped (content seen before) or unreadable."""
+    """Stage every new file; note the ones skipped (not input, or content seen before)
+    or unreadable, each with its reason."""
     create_staging(warehouse, spec.contract)
     staged: list[StagedFile] = []
     seen: dict[str, str] = {}
-    for index, path in enumerate(paths):
-        progress(f"reading {path.name}", index, len(paths) + 2)
-        offered = InputFile(path, 0, 0, "", file_id=ledger.next_file_id(warehouse))
+    for index, entry in enumerate(entries):
+        offered = InputFile(entry.path, 0, 0, "", file_id=ledger.next_file_id(warehouse))
         run.files.append(offered)
+        if entry.outcome != intake.READ:
+            offered.status = SKIPPED if entry.outcome == intake.SKIPPED else UNREADABLE
+            offered.note = entry.reason
+            continue
+        progress(f"reading {entry.path.name}", index, len(entries) + 2)
         try:
-            staged_file = _stage_new_content(warehouse, spec, offered, seen)
+            staged_file = _stage_new_content(warehouse, spec, offered, seen, split_dir)
         except OSError as error:
             _set_unreadable(warehouse, run, offered, f"cannot read file: {error.strerror}")
-        except (duckdb.IOException, duckdb.InvalidInputException) as error:
-            _set_unreadable(warehouse, run, offered, first_line(error))
+        except DamagedInput as error:
+            _set_unreadable(warehouse, run, offered, str(error))
+        except FileChanged as error:
+            offered.status, offered.note = UNREADABLE, str(error)
         else:
             if staged_file is not None:
                 staged.append(staged_file)
     return staged
 
 
+class FileChanged(Exception):
+    """The file changed while it was read: nothing of it is loaded this run."""
+
+
 def _stage_new_content(
-    warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile, seen: dict[str, str]
+    warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile, seen: dict[str, str],
+    split_dir: Path,
 ) -> StagedFile | None:
     """Stage the file unless its content was loaded before (then mark it skipped).
 
-    A checksum not known from the ledger is computed in a thread while the engine
-    stages the file (both read the file; hashlib and DuckDB release the GIL), and the
-    staged rows are dropped again in the rare case that the content was seen before.
+    The file is scanned (checksum and line count, `lines.scan_lines`) in a thread while
+    the engine stages it; a compressed file is scanned first, so that the engine never
+    reads a damaged stream or a bomb. The engine's rows are kept only if the file is
+    unchanged and they account for every line; otherwise the file is split exactly.
     """
-    stat = offered.path.stat()
-    offered.size, offered.modified_ns = stat.st_size, stat.st_mtime_ns
+    before = file_stat(offered.path)
+    offered.size, offered.modified_ns = before
     known = ledger.known_sha256(warehouse, spec.pipeline, offered)
-    staged_file = None
-    if known is None:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            hashing = pool.submit(ledger.sha256_of, offered.path)
-            try:
-                staged_file = stage_json_lines(
-                    warehouse, spec.contract, offered.path, offered.file_id)
-            finally:
-                offered.sha256 = hashing.result()
-    else:
-        offered.sha256 = known
-    earlier = seen.get(offered.sha256) or ledger.already_loaded(
-        warehouse, spec.pipeline, offered.sha256)
-    if earlier:
-        offered.status, offered.note = SKIPPED, f"same content as {earlier}, already loaded"
-        if staged_file is not None:
+    if known is not None and _skip_if_seen(warehouse, spec, offered, known, seen):
+        return None
+    scan, staged_file = _scan_and_stage(warehouse, spec, offered)
+    offered.sha256 = scan.sha256
+    try:
+        if scan.damage:
+            raise DamagedInput(scan.damage)
+        after = file_stat(offered.path)
+        if after != before or scan.bytes_read != before[0]:
+            raise FileChanged(
+                f"changed while being read ({before[0]:,} bytes, then {after[0]:,}); not "
+                "loaded: offer it again when it is complete")
+        seen_before = _skip_if_seen(warehouse, spec, offered, scan.sha256, seen)
+    except BaseException:
+        seen_before = True
+        raise
+    finally:
+        if seen_before and staged_file is not None:
             discard_staged_file(warehouse, offered.file_id)
+    if seen_before:
         return None
     seen[offered.sha256] = str(offered.path)
-    if staged_file is None:
-        staged_file = stage_json_lines(warehouse, spec.contract, offered.path, offered.file_id)
+    if staged_file is None or not scan.engine_safe or staged_file.lines != scan.lines:
+        if staged_file is not None:
+            discard_staged_file(warehouse, offered.file_id)
+        staged_file = _stage_split(warehouse, spec, offered, split_dir)
     return staged_file
+
+
+def _skip_if_seen(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile,
+                  sha256: str, seen: dict[str, str]) -> bool:
+    earlier = seen.get(sha256) or ledger.already_loaded(warehouse, spec.pipeline, sha256)
+    if not earlier:
+        return False
+    offered.sha256 = sha256
+    offered.status, offered.note = SKIPPED, f"same content as {earlier}, already loaded"
+    return True
+
+
+def _scan_and_stage(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile
+                    ) -> tuple[LineScan, StagedFile | None]:
+    """The file's scan, and its rows as the engine's scanner read them (None if the
+    engine could not read it, or must not: a damaged compressed file)."""
+    if is_gzip_name(offered.path):
+        scan = scan_lines(offered.path)
+        if scan.damage or not scan.engine_safe:
+            return scan, None
+        return scan, _engine_stage(warehouse, spec, offered)
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        scanning = pool.submit(scan_lines, offered.path, stop)
+        try:
+            staged_file = _engine_stage(warehouse, spec, offered)
+        except BaseException:
+            stop.set()
+            raise
+        return scanning.result(), staged_file
+
+
+def _engine_stage(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile
+                  ) -> StagedFile | None:
+    try:
+        return stage_json_lines(warehouse, spec.contract, offered.path, offered.file_id)
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException):
+        discard_staged_file(warehouse, offered.file_id)
+        return None  # sluice's own splitter reads it, or finds why it cannot
+
+
+def _stage_split(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile,
+                 split_dir: Path) -> StagedFile:
+    csv_path = split_dir / f"{offered.file_id}.csv"
+    refused = split_exactly(offered.path, csv_path, INVALID_UTF8)
+    return stage_split_lines(warehouse, spec.contract, offered.path, offered.file_id,
+                             csv_path, refused)
+
+
+@contextmanager
+def _split_folder(warehouse: Warehouse, run: RunSummary) -> Iterator[Path]:
+    """Where files split by sluice are written for the engine; gone after the run."""
+    folder = warehouse.spill_dir / f"split-run-{run.run_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _set_unreadable(
     warehouse: Warehouse, run: RunSummary, offered: InputFile, reason: str
 ) -> None:
     offered.status = UNREADABLE
-    offered.note = keep_unreadable_file(warehouse, run.run_id, offered.path, reason)
+    offered.note = keep_unreadable_file(warehouse, run.run_id, offered.path, reason,
+                                        kept_as=f"{offered.file_id}-{offered.path.name}")
 
 
 def _record_counts(

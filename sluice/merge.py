@@ -18,7 +18,6 @@ from sluice.staging import (
     StagedFile,
     drop_scan_rejects,
     line_number_sql,
-    lines_source,
 )
 from sluice.warehouse import Warehouse
 
@@ -135,7 +134,7 @@ def _quarantine_conflicts(
         warehouse.execute(f"""
             CREATE OR REPLACE TEMP TABLE conflict_lines AS
             SELECT * FROM (SELECT row_number() OVER () - 1 AS position, line
-                           FROM {lines_source(f.path)})
+                           FROM {f.source})
             WHERE position IN (SELECT unnest(?))
         """, [positions])
         drop_scan_rejects(warehouse)

@@ -4,7 +4,9 @@ Each file is read by DuckDB's CSV scanner as one text column per line (parallel,
 Python per line), parsed with its JSON functions, typed and checked in one pass. Only a
 broken record keeps its raw text. Lines the scanner itself refuses (bytes that are not
 UTF-8, a line too long) are collected from its rejects table, and their exact bytes are
-read back from the file: the only per-line Python, and only for such lines.
+read back from the file: the only per-line Python, and only for such lines. A file the
+scanner cannot split exactly (see `lines.py`) is split by sluice into a quoted one-column
+CSV first, and staged from that with the same SQL.
 
 Rows land in the temporary table `staged` in file order, so a row's position in its file
 is its rowid minus the file's first rowid; line numbers are worked out from that only for
@@ -14,32 +16,33 @@ the few rows that need one.
 from __future__ import annotations
 
 import gzip
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from sluice.contracts import INVALID_UTF8, Contract
+from sluice.lines import MAX_LINE_BYTES, RAW_TEXT_LIMIT, RefusedLine, escaped, long_line_reason
 from sluice.warehouse import Warehouse
 
 STAGED = "staged"
 STAGED_BROKEN = "staged_broken"
 STAGED_REJECTS = "staged_rejects"
-MAX_LINE_BYTES = 2_097_152
-RAW_TEXT_LIMIT = 65_536
 
 _REJECTS_TABLE = "sluice_scan_rejects"
 _REJECTS_SCAN = "sluice_scan_files"
 _SCANNER_REASONS = {
     "INVALID ENCODING": INVALID_UTF8,
-    "LINE SIZE OVER MAXIMUM": f"line longer than {MAX_LINE_BYTES} bytes",
+    "LINE SIZE OVER MAXIMUM": long_line_reason(),
 }
+# JSON's whitespace, less LF: a line of only these is blank, not a record.
+BLANK_CHARACTERS = " \t\r"
 
 
 @dataclass
 class StagedFile:
     file_id: int
     path: Path
+    source: str  # the table expression its lines were read from (to read some again)
     first_rowid: int
     rows: int
     blank_lines: int
@@ -49,6 +52,11 @@ class StagedFile:
     def records(self) -> int:
         """Records read: every line but blank ones, including those the scanner refused."""
         return self.rows - self.blank_lines + self.scanner_rejects
+
+    @property
+    def lines(self) -> int:
+        """Every line the reader accounted for, blank or not."""
+        return self.rows + self.scanner_rejects
 
 
 def create_staging(warehouse: Warehouse, contract: Contract) -> None:
@@ -92,30 +100,60 @@ def lines_source(path: Path) -> str:
     )
 
 
+def split_lines_source(csv_path: Path) -> str:
+    """The lines sluice split itself (`lines.split_exactly`): one quoted field a line."""
+    return (
+        f"read_csv({sql_string(str(csv_path))}, columns={{'line': 'VARCHAR'}}, delim=',', "
+        "quote='\"', escape='\"', new_line='\\n', header=false, auto_detect=false, "
+        f"strict_mode=true, max_line_size={2 * MAX_LINE_BYTES + 3})"
+    )
+
+
 def stage_json_lines(
     warehouse: Warehouse, contract: Contract, path: Path, file_id: int
 ) -> StagedFile:
-    """Append one file's lines to `staged`, typed and checked; raises duckdb.Error if the
-    file cannot be read at all (nothing is staged then)."""
+    """Append one file's lines to `staged`, typed and checked, as the engine's scanner
+    reads them; raises duckdb.Error if the file cannot be read at all."""
     drop_scan_rejects(warehouse)
+    staged = _stage_lines(warehouse, contract, path, lines_source(path), file_id)
+    staged.scanner_rejects = _collect_scanner_rejects(warehouse, path, file_id)
+    return staged
+
+
+def stage_split_lines(
+    warehouse: Warehouse, contract: Contract, path: Path, file_id: int, csv_path: Path,
+    refused: list[RefusedLine],
+) -> StagedFile:
+    """Append the lines sluice split itself to `staged`; `refused` are the lines it kept
+    out of the engine (not UTF-8, too long), quarantined like the scanner's rejects."""
+    staged = _stage_lines(warehouse, contract, path, split_lines_source(csv_path), file_id)
+    _insert_rejects(warehouse, file_id, [(r.number, r.raw, r.reason) for r in refused])
+    staged.scanner_rejects = len(refused)
+    return staged
+
+
+def _stage_lines(warehouse: Warehouse, contract: Contract, path: Path, source: str,
+                 file_id: int) -> StagedFile:
     names = ", ".join(f'"{n}"' for n in contract.names)
     warehouse.execute(f"""
         INSERT INTO {STAGED}
         SELECT ? AS file_id, blank, {names},
-               CASE WHEN broken THEN {contract.reasons("v", "line")} END,
+               CASE WHEN broken THEN {contract.reasons("v", "line", "dups")} END,
                CASE WHEN broken THEN line END
         FROM (
-            SELECT *, NOT blank AND ({contract.broken("v")}) AS broken
+            SELECT *, NOT blank AND ({contract.broken("v", "dups")}) AS broken
             FROM (
-                SELECT line, blank, v, {contract.typed_columns("v")}
+                SELECT line, blank, v, {contract.duplicated_fields("v", "line")} AS dups,
+                       {contract.typed_columns("v")}
                 FROM (
                     SELECT line,
                            -- An object's line starts with a brace: trim only the others.
                            line IS NULL OR CASE WHEN starts_with(line, '{{') THEN false
-                                                ELSE trim(line) = '' END AS blank,
+                                                ELSE trim(line, '{BLANK_CHARACTERS}') = ''
+                                           END AS blank,
                            CASE WHEN json_valid(line)
                                 THEN json_extract_string(line, {contract.json_paths()}) END AS v
-                    FROM {lines_source(path)}
+                    FROM {source}
                 )
             )
         )
@@ -128,8 +166,7 @@ def stage_json_lines(
     warehouse.execute(
         f"INSERT INTO {STAGED_BROKEN} SELECT file_id, rowid - ?, raw, reasons FROM {STAGED} "
         "WHERE rowid >= ? AND reasons IS NOT NULL", [first_rowid, first_rowid])
-    rejects = _collect_scanner_rejects(warehouse, path, file_id)
-    return StagedFile(file_id, path, first_rowid, rows, blank, rejects)
+    return StagedFile(file_id, path, source, first_rowid, rows, blank, 0)
 
 
 def scanner_rejects(warehouse: Warehouse, path: Path) -> list[tuple[int, str, str]]:
@@ -148,13 +185,19 @@ def scanner_rejects(warehouse: Warehouse, path: Path) -> list[tuple[int, str, st
 
 def _collect_scanner_rejects(warehouse: Warehouse, path: Path, file_id: int) -> int:
     found = scanner_rejects(warehouse, path)
+    _insert_rejects(warehouse, file_id, found)
+    return len(found)
+
+
+def _insert_rejects(warehouse: Warehouse, file_id: int, found: list[tuple[int, str, str]]
+                    ) -> None:
+    """Lines with no staged row, in order: (line number, raw text, reason)."""
     if found:
         warehouse.con.executemany(
             f"INSERT INTO {STAGED_REJECTS} VALUES (?, ?, ?, ?, ?)",
             [[file_id, line, rank, raw, [reason]]
              for rank, (line, raw, reason) in enumerate(found, 1)],
         )
-    return len(found)
 
 
 def line_number_sql(file_id: str, position: str) -> str:
@@ -176,12 +219,12 @@ def raw_lines_near(path: Path, positions: dict[int, int]) -> dict[int, str]:
             start = max(0, position - RAW_TEXT_LIMIT)
             stream.seek(start)
             before = stream.read(position - start)
-            line_start = start + max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
+            line_start = start + before.rfind(b"\n") + 1
             stream.seek(line_start)
-            raw = stream.readline(RAW_TEXT_LIMIT + 1).rstrip(b"\r\n")
+            raw = stream.readline(RAW_TEXT_LIMIT + 1).removesuffix(b"\n").removesuffix(b"\r")
             if _is_utf8(raw):  # not the line the scanner refused: the position was off
                 return raw_lines_by_number(path, set(positions))
-            found[number] = _escaped(raw)
+            found[number] = escaped(raw)
     return found
 
 
@@ -194,18 +237,14 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 def raw_lines_by_number(path: Path, numbers: set[int]) -> dict[int, str]:
-    """The exact bytes of the given (1-based) lines, bad bytes shown as \\xNN escapes.
-
-    The file is read as Latin-1, which maps every byte to one character, so the bytes
-    come back unchanged whatever they are; line ends are those of the scanner (LF, CRLF,
-    or a lone CR).
-    """
+    """The exact bytes of the given (1-based) lines, bad bytes shown as \\xNN escapes;
+    lines end at LF, as JSON Lines defines them (a CR before the LF is dropped)."""
     found: dict[int, str] = {}
     last = max(numbers, default=0)
-    with _open_bytes(path) as binary, io.TextIOWrapper(binary, "latin-1", newline=None) as text:
-        for number, line in enumerate(text, 1):
+    with _open_bytes(path) as binary:
+        for number, line in enumerate(binary, 1):
             if number in numbers:
-                found[number] = _escaped(line.rstrip("\n").encode("latin-1"))
+                found[number] = escaped(line.removesuffix(b"\n").removesuffix(b"\r"))
             if number >= last:
                 break
     return found
@@ -216,10 +255,6 @@ def _open_bytes(path: Path) -> BinaryIO:
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
 
-
-def _escaped(raw: bytes) -> str:
-    text = raw[:RAW_TEXT_LIMIT].decode("utf-8", errors="backslashreplace")
-    return text + (f" [truncated, {len(raw)} bytes]" if len(raw) > RAW_TEXT_LIMIT else "")
 
 
 def sql_string(text: str) -> str:
