@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from sluice import console
+from sluice.errors import UsageError
 from sluice.lifecycle import check_all_read
 from sluice.pipelines import advocacy, votes
 from sluice.pipelines.advocacy.generate import generate_advocates
@@ -69,6 +71,7 @@ def votes_generate(
     json: JsonOption = False,
 ) -> None:
     """Write a realistic demo vote file, with duplicates, conflicts and broken lines."""
+    _check_file_target(path)
     generated = generate_votes(path, count, seed=seed, dirty=not clean, first_id=first_id)
     if json:
         console.print_json(generated.as_dict())
@@ -106,6 +109,7 @@ def advocacy_generate(
     json: JsonOption = False,
 ) -> None:
     """Write a demo export: one JSON file per advocate, about half of them messy."""
+    _check_folder_target(folder, "FOLDER")
     generated = generate_advocates(folder, count, seed=seed, messy_share=messy_share)
     if json:
         console.print_json(generated.as_dict())
@@ -142,6 +146,7 @@ def demo(
     """Generate demo input and run every pipeline against the warehouse."""
     from sluice.demo import run_demo
 
+    _check_folder_target(folder, "--dir")
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         report = run_demo(wh, folder, progress)
     if json:
@@ -165,3 +170,19 @@ def runs(
         console.print_json(result.dicts())
     else:
         console.print_result(result, "recent runs")
+
+
+def _check_file_target(path: Path) -> None:
+    """A file to write: not a folder, in a folder that exists or can be made."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; name the file to write")
+    _check_folder_target(path.parent, "the file's folder")
+
+
+def _check_folder_target(folder: Path, what: str) -> None:
+    """A folder to write into: a folder, or a path where one can be made."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"{what}: {existing} is a file, not a folder")
+    if existing is not None and not os.access(existing, os.W_OK):
+        raise UsageError(f"{what}: cannot write in {existing} (permission denied)")

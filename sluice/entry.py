@@ -30,9 +30,11 @@ def main() -> None:
 
 def describe(error: BaseException) -> tuple[int, str]:
     """The exit code and the one line a user sees for an error."""
-    from sluice.errors import SluiceError, first_line, user_message
+    from sluice.errors import RunInterrupted, SluiceError, first_line, user_message
 
     signum = interrupts.received()
+    if isinstance(error, RunInterrupted):
+        return error.exit_code, str(error)
     if isinstance(error, SluiceError):
         return error.exit_code, f"error: {error}"
     if signum is not None or isinstance(error, KeyboardInterrupt):

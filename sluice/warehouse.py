@@ -7,6 +7,7 @@ in DuckDB's dialect; `run_sql_file` transpiles them with sqlglot for other engin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import re
@@ -102,6 +103,8 @@ class Warehouse:
 
     def close(self) -> None:
         self.con.close()
+        with contextlib.suppress(OSError):
+            self.spill_dir.rmdir()  # only if the engine and sluice left it empty
 
     def __enter__(self) -> Warehouse:
         return self
