@@ -58,9 +58,11 @@ class Field:
             whole, fractional = (
                 "COALESCE(" + ", ".join(f"try_strptime({raw}, '{f}')" for f in formats) + ")"
                 for formats in (WHOLE_SECONDS, FRACTIONAL_SECONDS))
-            return (f"CASE WHEN {raw} GLOB '{_DATE_TIME}' THEN {whole} "
-                    f"WHEN {raw} GLOB '{_DATE_TIME}.[0-9]*' AND length({raw}) <= 26 "
-                    f"AND NOT substr({raw}, 21) GLOB '*[!0-9]*' THEN {fractional} END")
+            # The common shape (with a fraction) first; cheap length tests before GLOBs.
+            return (f"CASE WHEN length({raw}) BETWEEN 21 AND 26 "
+                    f"AND {raw} GLOB '{_DATE_TIME}.[0-9]*' "
+                    f"AND NOT substr({raw}, 21) GLOB '*[!0-9]*' THEN {fractional} "
+                    f"WHEN length({raw}) = 19 AND {raw} GLOB '{_DATE_TIME}' THEN {whole} END")
         return raw
 
     def reason(self, raw: str, typed: str) -> str:
