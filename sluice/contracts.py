@@ -69,9 +69,9 @@ class Field:
         """SQL for why the field breaks the contract, NULL when it does not."""
         missing = f"'missing {self.name}'" if self.required else "NULL"
         if self.kind is Kind.INTEGER:
-            wrong = (f"CASE WHEN {raw} GLOB '{NOT_DIGITS}' OR TRY_CAST({raw} AS HUGEINT) IS NULL "
-                     f"THEN '{self.name} is not an integer' "
-                     f"ELSE '{self.name} is out of range for {self.sql_type}' END")
+            wrong = (f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+') "
+                     f"THEN '{self.name} is out of range for {self.sql_type}' "
+                     f"ELSE '{self.name} is not an integer' END")
         elif self.kind is Kind.TIMESTAMP:
             wrong = f"'{self.name} is not a timestamp (YYYY-MM-DDTHH:MM:SS.fff)'"
         else:

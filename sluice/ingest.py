@@ -25,6 +25,7 @@ from sluice.intake import Entry, resolve_inputs
 from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.lifecycle import recorded_run
 from sluice.lines import LineScan, file_stat, scan_lines, split_exactly
+from sluice.paths import engine_can_open, shown
 from sluice.quarantine import ensure_quarantine, keep_unreadable_file
 from sluice.staging import (
     StagedFile,
@@ -98,15 +99,17 @@ def _stage_all(
             offered.status = SKIPPED if entry.outcome == intake.SKIPPED else UNREADABLE
             offered.note = entry.reason
             continue
-        progress(f"reading {entry.path.name}", index, len(entries) + 2)
+        progress(f"reading {shown(entry.path.name)}", index, len(entries) + 2)
         try:
             staged_file = _stage_new_content(warehouse, spec, offered, seen, split_dir)
         except OSError as error:
-            _set_unreadable(warehouse, run, offered, f"cannot read file: {error.strerror}")
+            _set_unreadable(warehouse, run, offered, entry.relative,
+                            f"cannot read file: {error.strerror}")
         except DamagedInput as error:
-            _set_unreadable(warehouse, run, offered, str(error))
+            _set_unreadable(warehouse, run, offered, entry.relative, str(error))
         except FileChanged as error:
-            offered.status, offered.note = UNREADABLE, str(error)
+            # Its checksum is of bytes that are no longer the file: not recorded.
+            offered.status, offered.note, offered.sha256 = UNREADABLE, str(error), ""
         else:
             if staged_file is not None:
                 staged.append(staged_file)
@@ -152,7 +155,7 @@ def _stage_new_content(
             discard_staged_file(warehouse, offered.file_id)
     if seen_before:
         return None
-    seen[offered.sha256] = str(offered.path)
+    seen[offered.sha256] = shown(offered.path)
     if staged_file is None or not scan.engine_safe or staged_file.lines != scan.lines:
         if staged_file is not None:
             discard_staged_file(warehouse, offered.file_id)
@@ -174,9 +177,9 @@ def _scan_and_stage(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFi
                     ) -> tuple[LineScan, StagedFile | None]:
     """The file's scan, and its rows as the engine's scanner read them (None if the
     engine could not read it, or must not: a damaged compressed file)."""
-    if is_gzip_name(offered.path):
+    if is_gzip_name(offered.path) or not engine_can_open(offered.path):
         scan = scan_lines(offered.path)
-        if scan.damage or not scan.engine_safe:
+        if scan.damage or not scan.engine_safe or not engine_can_open(offered.path):
             return scan, None
         return scan, _engine_stage(warehouse, spec, offered)
     stop = threading.Event()
@@ -219,11 +222,11 @@ def _split_folder(warehouse: Warehouse, run: RunSummary) -> Iterator[Path]:
 
 
 def _set_unreadable(
-    warehouse: Warehouse, run: RunSummary, offered: InputFile, reason: str
+    warehouse: Warehouse, run: RunSummary, offered: InputFile, relative: str, reason: str
 ) -> None:
     offered.status = UNREADABLE
     offered.note = keep_unreadable_file(warehouse, run.run_id, offered.path, reason,
-                                        kept_as=f"{offered.file_id}-{offered.path.name}")
+                                        kept_as=relative)
 
 
 def _record_counts(

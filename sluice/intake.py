@@ -26,6 +26,9 @@ class Entry:
     path: Path
     outcome: str = READ
     reason: str | None = None
+    # Its path inside the folder that was offered (its name, for a file named directly):
+    # where a copy is kept in quarantine.
+    relative: str = ""
 
 
 def resolve_inputs(arguments: Sequence[str], suffixes: Iterable[str],
@@ -67,19 +70,20 @@ def _expand(argument: str) -> list[Path]:
 def _entries(path: Path, wanted: tuple[str, ...], own: frozenset[Path]) -> Iterator[Entry]:
     resolved = path.resolve()
     if resolved in own:
-        yield Entry(resolved, SKIPPED, "sluice's own warehouse file or folder, never input")
+        yield Entry(resolved, SKIPPED, "sluice's own warehouse file or folder, never input",
+                    resolved.name)
         return
     if path.is_dir():
-        yield from _walk(resolved, wanted, own)
+        yield from _walk(resolved, resolved, wanted, own)
         return
-    yield _file_entry(path, resolved)
+    yield _file_entry(path, resolved, resolved.name)
 
 
-def _file_entry(path: Path, resolved: Path) -> Entry:
+def _file_entry(path: Path, resolved: Path, relative: str) -> Entry:
     kind = not_regular(path)
     if kind:
-        return Entry(resolved, SKIPPED, f"not a regular file ({kind})")
-    return Entry(resolved)
+        return Entry(resolved, SKIPPED, f"not a regular file ({kind})", relative)
+    return Entry(resolved, relative=relative)
 
 
 def not_regular(path: Path) -> str | None:
@@ -104,26 +108,30 @@ def not_regular(path: Path) -> str | None:
     return "not a regular file"
 
 
-def _walk(folder: Path, wanted: tuple[str, ...], own: frozenset[Path]) -> Iterator[Entry]:
+def _walk(root: Path, folder: Path, wanted: tuple[str, ...], own: frozenset[Path]
+          ) -> Iterator[Entry]:
     """Every entry under `folder`, sorted by name; links to folders are not followed
     (they could loop)."""
     try:
         with os.scandir(folder) as listing:
             children = sorted(listing, key=lambda e: e.name)
     except OSError as error:
-        yield Entry(folder, UNREADABLE, f"cannot list folder: {error.strerror}")
+        yield Entry(folder, UNREADABLE, f"cannot list folder: {error.strerror}",
+                    str(folder.relative_to(root)))
         return
     for child in children:
         path = Path(child.path)
+        relative = str(path.relative_to(root))
         if path in own:
-            yield Entry(path, SKIPPED, "sluice's own warehouse file or folder, never input")
+            yield Entry(path, SKIPPED, "sluice's own warehouse file or folder, never input",
+                        relative)
         elif child.name.startswith("."):
-            yield Entry(path, SKIPPED, "hidden")
+            yield Entry(path, SKIPPED, "hidden", relative)
         elif child.is_dir(follow_symlinks=False):
-            yield from _walk(path, wanted, own)
+            yield from _walk(root, path, wanted, own)
         elif not child.name.lower().endswith(wanted):
             kind = not_regular(path)
             yield Entry(path, SKIPPED, f"not a regular file ({kind})" if kind else
-                        "not an input file name (" + ", ".join(wanted) + ")")
+                        "not an input file name (" + ", ".join(wanted) + ")", relative)
         else:
-            yield _file_entry(path, path)
+            yield _file_entry(path, path, relative)

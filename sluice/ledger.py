@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sluice.errors import LedgerMismatch
+from sluice.paths import shown
 from sluice.quarantine import settle_partial_folders
 from sluice.warehouse import Result, Warehouse
 
@@ -116,7 +117,7 @@ class RunSummary:
             "rejected": self.total("rejected"),
             "file_details": [
                 {
-                    "path": str(f.path),
+                    "path": shown(f.path),
                     "status": f.status,
                     "sha256": f.sha256,
                     "read": f.records_read,
@@ -172,7 +173,7 @@ def record_files(warehouse: Warehouse, run: RunSummary) -> None:
                 f"{f.duplicates} + rejected {f.rejected}; the run was rolled back"
             )
     rows = [
-        (f.file_id, run.run_id, run.pipeline, str(f.path), f.size, f.modified_ns, f.sha256,
+        (f.file_id, run.run_id, run.pipeline, shown(f.path), f.size, f.modified_ns, f.sha256,
          f.status, f.records_read, f.loaded, f.duplicates, f.rejected, f.note)
         for f in run.files
     ]
@@ -217,7 +218,7 @@ def known_sha256(warehouse: Warehouse, pipeline: str, offered: InputFile) -> str
     known = warehouse.scalar(
         "SELECT sha256 FROM sluice.files WHERE pipeline = ? AND path = ? AND size = ? "
         "AND modified_ns = ? AND sha256 <> '' LIMIT 1",
-        [pipeline, str(offered.path), offered.size, offered.modified_ns],
+        [pipeline, shown(offered.path), offered.size, offered.modified_ns],
     )
     return None if known is None else str(known)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sluice.contracts import Contract
+from sluice.paths import shown
 from sluice.quarantine import QUARANTINE_COLUMNS
 from sluice.staging import (
     STAGED,
@@ -102,7 +103,7 @@ def quarantine_rejects(
                       "(file_id BIGINT, path VARCHAR, first_rowid BIGINT)")
     for f in files:
         warehouse.execute("INSERT INTO staged_files VALUES (?, ?, ?)",
-                          [f.file_id, str(f.path), f.first_rowid])
+                          [f.file_id, shown(f.path), f.first_rowid])
     warehouse.execute(f"""
         INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
         SELECT ?, ?, b.file_id, f.path, {line_number_sql("b.file_id", "b.position")}, b.raw,
@@ -142,7 +143,7 @@ def _quarantine_conflicts(
             INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
             SELECT ?, ?, ?, ?, {line_number_sql("?", "position")}, line, [?]
             FROM conflict_lines ORDER BY position
-        """, [run_id, pipeline, f.file_id, str(f.path), f.file_id, reason])
+        """, [run_id, pipeline, f.file_id, shown(f.path), f.file_id, reason])
 
 
 def count_outcomes(warehouse: Warehouse, target: str, files: list[StagedFile]

@@ -3,6 +3,7 @@ files that cannot be read at all, each beside a note of why."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ CREATE TABLE IF NOT EXISTS sluice.quarantine (
 """
 
 PARTIAL = ".partial"
+# A file name's longest form on common file systems, less room for ".why.txt" and "N-".
+NAME_BYTES = 255 - len(".why.txt") - 8
 QUARANTINE_COLUMNS = "run_id, pipeline, file_id, source_file, line_number, raw, reasons"
 
 
@@ -51,8 +54,13 @@ def keep_unreadable_file(warehouse: Warehouse, run_id: int, path: Path, reason: 
     run commits (`publish_copies`). The original stays where it is: sluice never deletes
     input. Returns a note for the ledger naming where the copy will be kept.
     """
-    relative = Path(kept_as or path.name)
+    relative = _fitted(Path(kept_as or path.name))
     kept = partial_folder(warehouse, run_id) / relative
+    copy = 1
+    while kept.exists() or kept.is_symlink():  # two offered files with one relative path
+        copy += 1
+        relative = relative.with_name(f"{copy}-{relative.name}")
+        kept = partial_folder(warehouse, run_id) / relative
     final = run_folder(warehouse, run_id) / relative
     kept.parent.mkdir(parents=True, exist_ok=True)
     note_path = kept.with_name(f"{kept.name}.why.txt")
@@ -67,6 +75,19 @@ def keep_unreadable_file(warehouse: Warehouse, run_id: int, path: Path, reason: 
         encoding="utf-8", errors="backslashreplace",
     )
     return f"{reason}; {where}"
+
+
+def _fitted(relative: Path) -> Path:
+    """The path with each part short enough for the file system (255 bytes) once the
+    note's `.why.txt` is added: a long name keeps its start and its end."""
+    return Path(*(_fitted_name(part) for part in relative.parts if part not in ("/", "..")))
+
+
+def _fitted_name(name: str, limit: int = NAME_BYTES) -> str:
+    raw = os.fsencode(name)
+    if len(raw) <= limit:
+        return name
+    return os.fsdecode(raw[: limit - 41] + b"..." + raw[-38:])
 
 
 def publish_copies(warehouse: Warehouse, run_id: int) -> None:

@@ -221,11 +221,30 @@ def raw_lines_near(path: Path, positions: dict[int, int]) -> dict[int, str]:
             before = stream.read(position - start)
             line_start = start + before.rfind(b"\n") + 1
             stream.seek(line_start)
-            raw = stream.readline(RAW_TEXT_LIMIT + 1).removesuffix(b"\n").removesuffix(b"\r")
+            raw, length = _line_from(stream)
             if _is_utf8(raw):  # not the line the scanner refused: the position was off
                 return raw_lines_by_number(path, set(positions))
-            found[number] = escaped(raw)
+            found[number] = escaped(raw, length)
     return found
+
+
+def _line_from(stream: BinaryIO) -> tuple[bytes, int]:
+    """The head (up to RAW_TEXT_LIMIT + 1 bytes) of the line at the stream's position,
+    without its line end, and the whole line's length, read on in chunks if need be."""
+    head = stream.readline(RAW_TEXT_LIMIT + 1)
+    length = len(head)
+    if not head.endswith(b"\n"):
+        while chunk := stream.read(1 << 20):
+            end = chunk.find(b"\n")
+            length += len(chunk) if end < 0 else end
+            if end >= 0:
+                break
+    else:
+        length -= 1
+    line = head.removesuffix(b"\n")
+    if line.endswith(b"\r") and length == len(line):
+        line, length = line[:-1], length - 1
+    return line, length
 
 
 def _is_utf8(raw: bytes) -> bool:

@@ -172,7 +172,7 @@ def test_unreadable_file_is_kept_in_quarantine_folder_with_a_note(work: Path) ->
     write_lines(work / "in" / "good.jsonl", [vote(1)])
     summary = sluice_json("votes", "ingest", "in", cwd=work, expect=5)
     assert (summary["files_unreadable"], summary["loaded"]) == (1, 1)
-    kept = list((work / "warehouse.db.quarantine").glob("run-*/*-broken.jsonl.gz"))
+    kept = list((work / "warehouse.db.quarantine").glob("run-*/broken.jsonl.gz"))
     assert len(kept) == 1 and kept[0].read_bytes() == corrupt.read_bytes()
     note = kept[0].with_name(kept[0].name + ".why.txt").read_text()
     assert "gzip" in note and str(corrupt) in note
