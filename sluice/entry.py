@@ -6,6 +6,7 @@ the engine and the CLI library load) already ends in one line, never a traceback
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -18,14 +19,29 @@ def main() -> None:
         from sluice.cli import app
 
         app()
-    except BaseException as error:  # every way out of the command passes here
-        if isinstance(error, SystemExit):
+    except SystemExit:
+        # The CLI library turns Ctrl-C outside sluice's own code into a silent exit 130.
+        if interrupts.received() is None:
             raise
+        _leave(*describe(KeyboardInterrupt()))
+    except BaseException as error:  # every other way out of the command passes here
         code, message = describe(error)
-        if code == 1 and os.environ.get("SLUICE_DEBUG"):
+        if code == 1 and interrupts.received() is None and os.environ.get("SLUICE_DEBUG"):
             raise
-        _print_error(message)
-        sys.exit(code)
+        _leave(code, message)
+
+
+def _leave(code: int, message: str) -> None:
+    """Print the one line and exit. After a signal the process ends at once: the run
+    has been rolled back or committed and the warehouse closed, and nothing in the
+    interpreter's own shutdown may turn the exit into a second interruption."""
+    _print_error(message)
+    if interrupts.received() is not None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def describe(error: BaseException) -> tuple[int, str]:
@@ -39,8 +55,7 @@ def describe(error: BaseException) -> tuple[int, str]:
         return error.exit_code, f"error: {error}"
     if signum is not None or isinstance(error, KeyboardInterrupt):
         signum = signum or interrupts.HANDLED[0]
-        return interrupts.exit_code(signum), (
-            f"interrupted ({interrupts.name(signum)}): nothing was committed")
+        return interrupts.exit_code(signum), interrupts.outcome_line(signum)
     if isinstance(error, OSError):
         where = f": {error.filename}" if error.filename else ""
         return 1, f"error: {error.strerror or first_line(error)}{where}"

@@ -14,6 +14,7 @@ from types import FrameType
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 _received: int | None = None
+_committed_run: int | None = None
 
 
 def install() -> None:
@@ -41,3 +42,17 @@ def name(signum: int) -> str:
 def exit_code(signum: int) -> int:
     """The shell's convention: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM)."""
     return 128 + signum
+
+
+def note_committed(run_id: int) -> None:
+    """A run committed: a signal after this must not claim that nothing was."""
+    global _committed_run
+    _committed_run = run_id
+
+
+def outcome_line(signum: int) -> str:
+    """The one line printed when a signal ends the process outside a run's rollback."""
+    if _committed_run is not None:
+        return (f"interrupted ({name(signum)}) after run {_committed_run} committed; "
+                "its summary may be incomplete (sluice runs shows it)")
+    return f"interrupted ({name(signum)}): nothing was committed"

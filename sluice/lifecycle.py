@@ -26,11 +26,13 @@ def recorded_run(warehouse: Warehouse, pipeline: str, verb: str) -> Iterator[Run
     except BaseException as error:
         _end_rolled_back(warehouse, run, error)
         raise
+    interrupts.note_committed(run.run_id)
     publish_copies(warehouse, run.run_id)
 
 
 def _end_rolled_back(warehouse: Warehouse, run: RunSummary, error: BaseException) -> None:
     if ledger.committed(warehouse, run.run_id):
+        interrupts.note_committed(run.run_id)
         publish_copies(warehouse, run.run_id)
         return
     discard_copies(warehouse, run.run_id)
