@@ -183,7 +183,7 @@ def _memory_limit() -> str:
     """SLUICE_MEMORY_LIMIT checked before the engine sees it: a size such as 500MB, 2GB
     or 1.5GiB, or a share of the machine's memory such as 50%; at least 64 MB."""
     value = os.environ.get(MEMORY_LIMIT_ENV)
-    if value is None:
+    if not value:  # unset or empty, as for every SLUICE_ variable: the default
         return DEFAULT_MEMORY_LIMIT
     size = _MEMORY_SIZE.fullmatch(value.strip())
     if not size:

@@ -71,7 +71,7 @@ def assert_promises(db: Path) -> None:
                            )[0][0] if "sluice.quarantine" in tables else 0
     assert without_reason == 0, "quarantine rows without a reason"
     loaded_rows: dict[int, int] = {}
-    for pipeline, sql in LOADED_ROWS.items():
+    for sql in LOADED_ROWS.values():
         table = sql.split(" FROM ")[1].split()[0]
         if table in tables:
             loaded_rows.update({int(k): int(v) for k, v in query(db, sql)})
@@ -163,7 +163,12 @@ def rendered_doc() -> str:
 
 
 if __name__ == "__main__":
+    # Run as a script this file is `__main__`; the test modules register their cases
+    # with the module `hostile`, so its registry is the one to read.
+    sys.path.insert(0, str(Path(__file__).parent))
+    import hostile
+
     if sys.argv[1:] == ["--write"]:
-        DOC.write_text(rendered_doc(), encoding="utf-8")
+        DOC.write_text(hostile.rendered_doc(), encoding="utf-8")
     else:
-        print(render_table(load_cases()))
+        print(hostile.render_table(hostile.load_cases()))
