@@ -143,17 +143,24 @@ def _stage_lines(warehouse: Warehouse, contract: Contract, path: Path, source: s
         FROM (
             SELECT *, NOT blank AND ({contract.broken("v", "dups")}) AS broken
             FROM (
-                SELECT line, blank, v, {contract.duplicated_fields("v", "line")} AS dups,
-                       {contract.typed_columns("v")}
+                SELECT *, {contract.typed_columns()}
                 FROM (
-                    SELECT line,
-                           -- An object's line starts with a brace: trim only the others.
-                           line IS NULL OR CASE WHEN starts_with(line, '{{') THEN false
-                                                ELSE trim(line, '{BLANK_CHARACTERS}') = ''
-                                           END AS blank,
-                           CASE WHEN json_valid(line)
-                                THEN json_extract_string(line, {contract.json_paths()}) END AS v
-                    FROM {source}
+                    SELECT *, {contract.duplicated_fields("v", "line")} AS dups
+                           {contract.parsed_columns()}
+                    FROM (
+                        SELECT line, blank, v, {contract.raw_columns("v")}
+                        FROM (
+                            SELECT line,
+                                   -- An object's line starts with a brace: trim only the others.
+                                   line IS NULL OR CASE WHEN starts_with(line, '{{') THEN false
+                                                        ELSE trim(line, '{BLANK_CHARACTERS}') = ''
+                                                   END AS blank,
+                                   CASE WHEN json_valid(line)
+                                        THEN json_extract_string(line, {contract.json_paths()})
+                                   END AS v
+                            FROM {source}
+                        )
+                    )
                 )
             )
         )
