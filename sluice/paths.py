@@ -9,7 +9,10 @@ opened by its real name.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+_GLOB_CHARACTER = re.compile(r"([\[*?])")
 
 
 def shown(path: Path | str) -> str:
@@ -18,5 +21,12 @@ def shown(path: Path | str) -> str:
 
 
 def engine_can_open(path: Path) -> bool:
-    """Whether the engine can be given the path (it takes names as UTF-8 text)."""
-    return shown(path) == str(path)
+    """Whether the engine can be given the path: it takes names as UTF-8 text, and as
+    glob patterns, in which a backslash cannot be escaped."""
+    return shown(path) == str(path) and "\\" not in str(path)
+
+
+def engine_pattern(path: Path) -> str:
+    """The path as a glob pattern matching only itself: `[`, `*` and `?` each in a
+    bracket class of its own (the engine's glob has no escape character)."""
+    return _GLOB_CHARACTER.sub(r"[\1]", str(path))

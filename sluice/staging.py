@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from sluice.contracts import INVALID_UTF8, Contract
 from sluice.lines import MAX_LINE_BYTES, RAW_TEXT_LIMIT, RefusedLine, escaped, long_line_reason
+from sluice.paths import engine_pattern
 from sluice.warehouse import Warehouse
 
 STAGED = "staged"
@@ -93,7 +94,8 @@ def drop_scan_rejects(warehouse: Warehouse) -> None:
 def lines_source(path: Path) -> str:
     """A DuckDB table expression yielding the file's lines as the column `line`."""
     return (
-        f"read_csv({sql_string(str(path))}, columns={{'line': 'VARCHAR'}}, delim='\\0', "
+        f"read_csv({sql_string(engine_pattern(path))}, columns={{'line': 'VARCHAR'}}, "
+        "delim='\\0', "
         "quote='', escape='', header=false, auto_detect=false, strict_mode=false, "
         f"max_line_size={MAX_LINE_BYTES}, store_rejects=true, "
         f"rejects_table='{_REJECTS_TABLE}', rejects_scan='{_REJECTS_SCAN}')"

@@ -50,8 +50,9 @@ def test_a_name_with_glob_characters_that_exists_is_read_literally(
         write_lines(work / name / "a.jsonl", [vote(1), "{broken"])
         write_lines(work / decoy / "b.jsonl", [vote(2)])
     else:
+        # The decoy has as many lines, so that only reading the right file passes.
         write_lines(work / name, [vote(1), "{broken"])
-        write_lines(work / decoy, [vote(2)])
+        write_lines(work / decoy, [vote(2), "{other"])
     sluice("votes", "ingest", name, cwd=work)
     db = work / "warehouse.db"
     hostile.assert_promises(db)
