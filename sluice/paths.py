@@ -26,7 +26,7 @@ def engine_can_open(path: Path) -> bool:
     return shown(path) == str(path) and "\\" not in str(path)
 
 
-def engine_pattern(path: Path) -> str:
+def engine_pattern(path: Path | str) -> str:
     """The path as a glob pattern matching only itself: `[`, `*` and `?` each in a
     bracket class of its own (the engine's glob has no escape character)."""
     return _GLOB_CHARACTER.sub(r"[\1]", str(path))

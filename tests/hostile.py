@@ -15,6 +15,7 @@ After a case, `assert_promises` checks the warehouse from outside, through SQL o
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,26 @@ def tried(kind: str, case: str, outcome: str) -> Tried:
     entry = Tried(kind, case, outcome)
     TRIED.append(entry)
     return entry
+
+
+def environment() -> dict[str, str]:
+    """The environment of a CLI child process, as conftest.sluice gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+
+
+def is_open_by(pid: int, path: Path) -> bool:
+    """Whether the process has the file open (to send a signal at the right moment)."""
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for descriptor in descriptors:
+        try:
+            if os.readlink(descriptor) == str(path):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _tables(db: Path) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tarfile
@@ -144,13 +145,15 @@ def test_same_named_broken_files_in_two_subfolders_are_both_kept(work: Path) -> 
     assert "cut inside a string" in (kept / "april" / "user_1.json.why.txt").read_text()
 
 
-def test_missing_user_id_gets_a_stable_key_from_the_file(work: Path) -> None:
-    write(work / "in", "user_7.json", advocate(user_id=None))
-    write(work / "in", "user_8.json", {k: v for k, v in advocate().items() if k != "user_id"})
+def test_missing_user_id_gets_a_stable_key_from_the_content(work: Path) -> None:
+    seven = write(work / "in", "user_7.json", advocate(user_id=None))
+    eight = write(work / "in", "user_8.json",
+                  {k: v for k, v in advocate().items() if k != "user_id"})
     sluice("advocacy", "ingest", "in", cwd=work)
     keys = query(work / "warehouse.db", "SELECT advocate_id FROM advocacy.advocates ORDER BY 1")
-    assert keys == [("file:user_7.json",), ("file:user_8.json",)]
-    # The same on a new warehouse: derived from the file, never random.
+    assert keys == sorted((f"doc:{hashlib.sha256(p.read_bytes()).hexdigest()}#1",)
+                          for p in (seven, eight))
+    # The same on a new warehouse: derived from the content, never random.
     sluice("advocacy", "ingest", "in", "--warehouse", "again.db", cwd=work)
     assert query(work / "again.db", "SELECT advocate_id FROM advocacy.advocates ORDER BY 1"
                  ) == keys
@@ -280,7 +283,8 @@ def test_json_lines_file_of_advocates(work: Path) -> None:
         1, 6, 4, 2)
     db = work / "warehouse.db"
     assert query(db, "SELECT advocate_id, name FROM advocacy.advocates ORDER BY 1") == [
-        (ANN, "Ann Lee"), (BO, "Bo"), ("file:export.jsonl:1", "Ann Lee")]
+        (ANN, "Ann Lee"), (BO, "Bo"),
+        (f"doc:{hashlib.sha256(lines[0].encode()).hexdigest()}#1", "Ann Lee")]
     assert query(db, "SELECT source_file, line_number, reasons FROM sluice.quarantine "
                      "ORDER BY line_number") == [
         ("export.jsonl:4", 4, ["invalid JSON, cut inside a string"]),

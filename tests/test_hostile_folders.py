@@ -18,17 +18,13 @@ from pathlib import Path
 
 import hostile
 import pytest
-from hostile import tried
+from hostile import environment, is_open_by, tried
 
 from conftest import query, vote, write_lines
 
 NOT_REGULAR = "not a regular file"
 HANG_TIMEOUT = 30  # seconds; only so that a run stuck on a pipe fails instead of hanging
 NOT_GZIP = b"\x1f\x8b\x08\x00 this is not gzip data at all" * 20
-
-
-def environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
 
 
 def run(*args: str, cwd: Path, expect: int | None = 0, unprivileged: bool = False
@@ -317,20 +313,6 @@ def sized(id: int, size: int) -> bytes:
     line = vote(id, Note="")
     return (line.replace('"Note":""', '"Note":"' + "p" * (size - 1 - len(line)) + '"')
             + "\n").encode()
-
-
-def is_open_by(pid: int, path: Path) -> bool:
-    try:
-        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
-    except OSError:
-        return False
-    for descriptor in descriptors:
-        try:
-            if os.readlink(descriptor) == str(path):
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def test_a_file_growing_while_read_is_never_half_recorded(work: Path) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import hostile
 import pytest
-from hostile import tried
+from hostile import environment, is_open_by, tried
 
 from conftest import query, sluice, sluice_json, vote, write_lines
 
@@ -35,24 +35,6 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]
     folder = tmp_path_factory.mktemp("interrupts")
     made = sluice_json("votes", "generate", "big.jsonl", "--votes", "2000000", cwd=folder)
     return folder / "big.jsonl", made
-
-
-def environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
-
-
-def is_open_by(pid: int, path: Path) -> bool:
-    try:
-        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
-    except OSError:
-        return False
-    for descriptor in descriptors:
-        try:
-            if os.readlink(descriptor) == str(path):
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def at_startup(process: subprocess.Popen[str], path: Path) -> None:

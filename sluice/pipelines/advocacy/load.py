@@ -59,8 +59,8 @@ def _load(warehouse: Warehouse, run: RunSummary, progress: Progress,
         records.extract_records(warehouse)
         progress("merging", 0, 1)
         records.merge(warehouse)
-        _quarantine_rejected(warehouse, run)
-        if documents.root is not None:
+        _quarantine_rejected(warehouse, run, lines=documents.path_of is None)
+        if documents.path_of is not None:
             sources.record_clean_files(warehouse, run)
         ledger.record_files(warehouse, run)
         sources.drop_staging(warehouse)
@@ -69,43 +69,75 @@ def _load(warehouse: Warehouse, run: RunSummary, progress: Progress,
 
 
 def _repair_broken(warehouse: Warehouse, run: RunSummary, documents: Documents) -> None:
-    """Complete the brackets of records cut short; reject the ones that stay broken (a
-    rejected file is also copied to the quarantine folder). Temp tables adv_repaired
-    and adv_rejected."""
+    """Complete the brackets of records cut short; reject the ones that stay broken, and
+    those refused unparsed (too large, a line the scanner refused) or that are JSON but
+    not an object. A rejected file is also copied to the quarantine folder. Temp tables
+    adv_repaired and adv_rejected (ord, and text or reason)."""
     broken = warehouse.query(
-        f"SELECT a.name, a.text FROM {STAGED} a JOIN adv_ids i USING (name) "
-        "WHERE i.load AND NOT a.valid ORDER BY a.ord").rows
-    repaired: list[tuple[str, str]] = []
-    rejected: list[tuple[str, str]] = []
-    for name, text in broken:
-        entry, repair = documents.entry_of(name), complete_brackets(text)
-        if repair.text is None:
-            reason = f"invalid JSON, {repair.note}"
-            entry.loaded, entry.rejected = entry.loaded - 1, entry.rejected + 1
-            if documents.root is not None:
-                entry.status = REJECTED
-                entry.note = keep_unreadable_file(warehouse, run.run_id, documents.root / name,
-                                                  reason, kept_as=name)
-            rejected.append((name, reason))
-        else:
-            repaired.append((name, repair.text))
-            if documents.root is not None:
-                entry.note = repair.note
+        f"SELECT a.ord, a.name, a.text, a.reject_reason, a.is_json FROM {STAGED} a "
+        "JOIN adv_ids i USING (ord) WHERE i.load AND NOT a.valid ORDER BY a.ord").rows
+    outcomes = [(int(ord), str(name), *_repaired(text, refused, is_json))
+                for ord, name, text, refused, is_json in broken]
     warehouse.execute(
-        "CREATE OR REPLACE TEMP TABLE adv_repaired AS SELECT unnest(?) AS name, unnest(?) AS text",
-        [[n for n, _ in repaired], [t for _, t in repaired]])
+        "CREATE OR REPLACE TEMP TABLE adv_repaired AS SELECT unnest(?) AS ord, unnest(?) AS text",
+        [[o for o, _, t, _ in outcomes if t is not None],
+         [t for _, _, t, _ in outcomes if t is not None]])
+    refused_by_engine = _refused_by_the_engine(warehouse)
+    rejected: list[tuple[int, str]] = []
+    for ord, name, text, reason in outcomes:
+        entry = documents.entry_of(ord)
+        if ord in refused_by_engine:
+            text, reason = None, "invalid JSON, closing brackets do not make valid JSON"
+        if text is not None:
+            if documents.path_of is not None:
+                entry.note = reason
+            continue
+        entry.loaded, entry.rejected = entry.loaded - 1, entry.rejected + 1
+        if documents.path_of is not None:
+            entry.status = REJECTED
+            entry.note = keep_unreadable_file(warehouse, run.run_id, documents.path_of(ord),
+                                              str(reason), kept_as=name)
+        rejected.append((ord, str(reason)))
     warehouse.execute(
-        "CREATE OR REPLACE TEMP TABLE adv_rejected AS SELECT unnest(?) AS name, unnest(?) AS reason",
-        [[n for n, _ in rejected], [r for _, r in rejected]])
+        "CREATE OR REPLACE TEMP TABLE adv_rejected AS SELECT unnest(?) AS ord, unnest(?) AS reason",
+        [[o for o, _ in rejected], [r for _, r in rejected]])
 
 
-def _quarantine_rejected(warehouse: Warehouse, run: RunSummary) -> None:
-    """Records that could not be repaired, each with its reason; a line of a JSON Lines
-    file keeps its line number."""
+def _repaired(text: str | None, refused: str | None, is_json: bool) -> tuple[str | None, str]:
+    """The repaired text and its note, or None and the reason the record is rejected."""
+    if refused:
+        return None, refused
+    if is_json:
+        return None, "not a JSON object"
+    repair = complete_brackets(str(text))
+    return (repair.text, repair.note) if repair.text else (None, f"invalid JSON, {repair.note}")
+
+
+def _refused_by_the_engine(warehouse: Warehouse) -> set[int]:
+    """Repairs the engine's parser refuses (Python's accepts a lone surrogate escape,
+    "\\udc00", the engine's does not): taken out of adv_repaired."""
+    refused = {int(ord) for (ord,) in warehouse.query(
+        "SELECT ord FROM adv_repaired "
+        "WHERE NOT CASE WHEN json_valid(text) THEN json_type(text) = 'OBJECT' ELSE false END"
+    ).rows}
+    if refused:
+        warehouse.execute("DELETE FROM adv_repaired WHERE ord IN (SELECT unnest(?))",
+                          [sorted(refused)])
+    return refused
+
+
+def _quarantine_rejected(warehouse: Warehouse, run: RunSummary, lines: bool) -> None:
+    """Records that could not be repaired, each with its reason (a line of a JSON Lines
+    file keeps its line number); their checksums, so that the same bytes delivered again
+    are known as quarantined before."""
     warehouse.execute(f"""
         INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
-        SELECT ?, '{PIPELINE}', i.file_id, r.name,
-               TRY_CAST(regexp_extract(r.name, ':([0-9]+)$', 1) AS BIGINT),
+        SELECT ?, '{PIPELINE}', i.file_id, f.name, {"f.ord" if lines else "NULL"},
                left(f.text, {RAW_TEXT_LIMIT}), [r.reason]
-        FROM adv_rejected r JOIN adv_ids i USING (name) JOIN {STAGED} f USING (name)
+        FROM adv_rejected r JOIN adv_ids i USING (ord) JOIN {STAGED} f USING (ord)
     """, [run.run_id])
+    warehouse.execute(f"""
+        INSERT INTO advocacy.rejected_documents BY NAME
+        SELECT i.file_id, f.name AS source_file, f.sha256
+        FROM adv_rejected r JOIN adv_ids i USING (ord) JOIN {STAGED} f USING (ord)
+    """)

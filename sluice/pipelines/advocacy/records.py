@@ -14,7 +14,7 @@ def extract_records(warehouse: Warehouse) -> None:
     the raw JSON value of every field and the rule it broke."""
     a, m, t = rules.ADVOCATE_FIELDS, rules.PROGRAM_FIELDS, rules.TASK_FIELDS
     advocates = f"""
-        SELECT file_id, ord, source_file, {rules.extract_columns(a, "document")},
+        SELECT file_id, ord, source_file, sha256, n, {rules.extract_columns(a, "document")},
                json_extract(document, '$.advocacy_programs[*]') AS programs
         FROM adv_docs"""
     memberships = f"""
@@ -37,13 +37,15 @@ def extract_records(warehouse: Warehouse) -> None:
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE adv_docs AS
         SELECT i.file_id, f.ord, f.name AS source_file, r.text IS NOT NULL AS repaired,
-               CAST(coalesce(r.text, f.text) AS JSON) AS document
-        FROM {STAGED} f JOIN adv_ids i USING (name) LEFT JOIN adv_repaired r USING (name)
+               CAST(coalesce(r.text, f.text) AS JSON) AS document, i.sha256, i.n
+        FROM {STAGED} f JOIN adv_ids i USING (ord) LEFT JOIN adv_repaired r USING (ord)
         WHERE i.load AND (f.valid OR r.text IS NOT NULL);
 
+        -- Without a valid user_id an advocate is known by its document's content: the
+        -- same on every run and in every form of delivery, never random.
         CREATE OR REPLACE TEMP TABLE adv_a AS
-        SELECT * EXCLUDE ({rules.helper_columns(a)}),
-               coalesce(CAST(user_id AS VARCHAR), 'file:' || source_file) AS advocate_id
+        SELECT * EXCLUDE ({rules.helper_columns(a)}, sha256, n),
+               coalesce(CAST(user_id AS VARCHAR), 'doc:' || sha256 || '#' || n) AS advocate_id
         FROM ({rules.typed_sql(a, advocates)});
 
         CREATE OR REPLACE TEMP TABLE adv_m AS
@@ -55,6 +57,7 @@ def extract_records(warehouse: Warehouse) -> None:
 
 
 def _issues_sql() -> str:
+    """The issues of the winning version of each advocate (the newest in the run)."""
     parts = []
     for entity, table, key, fields in (
         ("advocate", "adv_a", "advocate_id", rules.ADVOCATE_FIELDS),
@@ -63,8 +66,10 @@ def _issues_sql() -> str:
     ):
         for rule in fields:
             parts.append(
-                f"SELECT file_id, source_file, '{entity}', {key}, '{rule.field}', "
-                f"CAST({rule.column()} AS VARCHAR), {rule.field}__issue FROM {table} "
+                f"SELECT file_id, source_file, '{entity}' AS entity, {key} AS record_key, "
+                f"'{rule.field}' AS field, CAST({rule.column()} AS VARCHAR) AS raw_value, "
+                f"{rule.field}__issue AS rule, advocate_id FROM {table} "
+                f"SEMI JOIN adv_winners USING (advocate_id, ord) "
                 f"WHERE {rule.field}__issue IS NOT NULL")
     return "\nUNION ALL\n".join(parts)
 
@@ -74,7 +79,8 @@ _ADVOCATE_COLUMNS = ("user_id", "name", "email", "instagram_handle", "tiktok_han
 
 
 def merge(warehouse: Warehouse) -> None:
-    """Replace every advocate this run carries by its newest version; record changes."""
+    """Replace every advocate this run carries by its newest version, with its
+    memberships, tasks and issues; record changes."""
     columns = ", ".join(_ADVOCATE_COLUMNS)
     changes = "\nUNION ALL\n".join(
         f"SELECT advocate_id, '{c}', CAST(previous_{c} AS VARCHAR), CAST({c} AS VARCHAR), "
@@ -104,6 +110,7 @@ def merge(warehouse: Warehouse) -> None:
         )
         {changes};
 
+        DELETE FROM advocacy.dq_issues WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
         DELETE FROM advocacy.tasks WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
         DELETE FROM advocacy.memberships WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
         DELETE FROM advocacy.advocates WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
@@ -129,9 +136,9 @@ def merge(warehouse: Warehouse) -> None:
         AND program_id NOT IN (SELECT program_id FROM advocacy.programs)
         GROUP BY program_id;
 
-        INSERT INTO advocacy.raw_records
-        SELECT file_id, source_file, repaired, document FROM adv_docs;
+        INSERT INTO advocacy.raw_records BY NAME
+        SELECT file_id, source_file, repaired, document, sha256 FROM adv_docs;
 
-        INSERT INTO advocacy.dq_issues
+        INSERT INTO advocacy.dq_issues BY NAME
         {_issues_sql()};
     """)

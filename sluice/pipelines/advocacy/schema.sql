@@ -1,16 +1,26 @@
 -- The advocacy warehouse: one row per advocate, brand, program, membership and task,
--- the raw JSON of every loaded file, and every data-quality issue found on the way.
+-- the raw JSON of every loaded document, and every data-quality issue of the current
+-- version of each advocate.
 CREATE SCHEMA IF NOT EXISTS advocacy;
 
+-- One row per loaded document (a file, or a line of a JSON Lines file).
 CREATE TABLE IF NOT EXISTS advocacy.raw_records (
     file_id     BIGINT NOT NULL,      -- joins to sluice.files
-    source_file VARCHAR NOT NULL,     -- path relative to the ingested folder or archive
+    source_file VARCHAR NOT NULL,     -- path in the ingested folder or archive; file:line
     repaired    BOOLEAN NOT NULL,
-    document    JSON NOT NULL         -- as loaded (after repair, if any)
+    document    JSON NOT NULL,        -- as loaded (after repair, if any)
+    sha256      VARCHAR               -- of the document's bytes as delivered: its identity
 );
+ALTER TABLE advocacy.raw_records ADD COLUMN IF NOT EXISTS sha256 VARCHAR;
+
+-- One row per quarantined document, so that the same bytes delivered again are known.
+CREATE TABLE IF NOT EXISTS advocacy.rejected_documents AS
+SELECT file_id, path AS source_file, sha256 FROM sluice.files
+WHERE pipeline = 'advocacy' AND status = 'rejected' AND sha256 <> '';
 
 CREATE TABLE IF NOT EXISTS advocacy.advocates (
-    advocate_id      VARCHAR NOT NULL, -- user_id, or 'file:<source_file>' when it is missing
+    advocate_id      VARCHAR NOT NULL, -- user_id, or 'doc:<sha256>#<n>' when it is missing:
+                                       -- the n-th copy of these bytes in one delivery
     user_id          UUID,
     name             VARCHAR,
     email            VARCHAR,          -- lower case, trimmed
@@ -61,8 +71,10 @@ CREATE TABLE IF NOT EXISTS advocacy.dq_issues (
     record_key  VARCHAR NOT NULL,
     field       VARCHAR NOT NULL,
     raw_value   VARCHAR,              -- the JSON text as it arrived; NULL when absent
-    rule        VARCHAR NOT NULL
+    rule        VARCHAR NOT NULL,
+    advocate_id VARCHAR               -- the advocate the record belongs to
 );
+ALTER TABLE advocacy.dq_issues ADD COLUMN IF NOT EXISTS advocate_id VARCHAR;
 
 CREATE TABLE IF NOT EXISTS advocacy.advocate_changes (
     advocate_id  VARCHAR NOT NULL,
@@ -72,3 +84,17 @@ CREATE TABLE IF NOT EXISTS advocacy.advocate_changes (
     old_file_id  BIGINT NOT NULL,
     new_file_id  BIGINT NOT NULL
 );
+
+-- Warehouses written before documents were known by content: the checksum of a loaded
+-- file is its ledger row's; of a JSON Lines line, that of its text when it was loaded
+-- unrepaired. An issue's advocate is the start of its record key.
+UPDATE advocacy.raw_records r SET sha256 = f.sha256 FROM sluice.files f
+WHERE r.sha256 IS NULL AND f.file_id = r.file_id AND f.status = 'loaded'
+  AND NOT regexp_matches(r.source_file, ':[0-9]+$');
+UPDATE advocacy.raw_records SET sha256 = sha256(CAST(document AS VARCHAR))
+WHERE sha256 IS NULL AND NOT repaired AND regexp_matches(source_file, ':[0-9]+$');
+UPDATE advocacy.dq_issues
+SET advocate_id = CASE entity WHEN 'advocate' THEN record_key
+                              WHEN 'membership' THEN regexp_replace(record_key, '#[0-9]+$', '')
+                              ELSE regexp_replace(record_key, '#[0-9]+#[0-9]+$', '') END
+WHERE advocate_id IS NULL;

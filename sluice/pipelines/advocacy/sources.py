@@ -2,34 +2,59 @@
 or a JSON Lines file with one advocate per line.
 
 Every record lands in one staging table, `advocacy_staging.documents`, created inside
-the run's transaction and dropped before it commits: name, ord (the order in which later
-records win), text, stray_reason (why it is not a record), valid (parses as a JSON
-object), and for files size, modified_ns and sha256. A folder is read `batch_size` files
-per scan: DuckDB keeps about 1-2 KB of state for every file a scan was given, outside its
-memory limit, so one scan over a million files would hold gigabytes; in batches memory
-stays bounded and the staging table spills to disk like any other table.
+the run's transaction and dropped before it commits, one row per folder entry or line:
+ord (unique; the order in which later records win), name, size, modified_ns, sha256 (of
+the document's bytes), text, and why a row is not a record to load: skip_reason (not a
+record: a stray, a blank line), unreadable (could not be read), reject_reason (a record
+refused unparsed: too large, a line the scanner refused); valid (a JSON object) and
+is_json (parses at all).
 
-`Documents` then says which ledger entry each record belongs to; temp table `adv_ids`
-holds name, file_id and load (a record to load in this run).
+A folder is listed first, with each file's size: strays are known by name and size and
+never opened, nor is a file over MAX_FILE_BYTES. The rest is read `batch_size` files per
+scan: DuckDB keeps about 1-2 KB of state for every file a scan was given, outside its
+memory limit, so one scan over a million files would hold gigabytes; in batches memory
+stays bounded and the staging table spills to disk like any other table. Names the
+engine's glob cannot address (a backslash, bytes that are not UTF-8) are read here; and
+after each batch every name must have a staged row, or it is read here, or recorded
+unreadable with the reason: nothing goes missing silently.
+
+A document is identified by its content: the SHA-256 of its bytes and its occurrence
+among the byte-identical documents of one delivery (name order, or line order). It is
+loaded unless the warehouse already holds that many copies of those bytes (loaded, or
+quarantined). `ledger_rows` leaves temp table adv_ids: ord, file_id, load, sha256, n.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import stat
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import duckdb
 
 from sluice import ledger
-from sluice.errors import UsageError
+from sluice.compression import BOMB_FLOOR_BYTES, MAX_EXPANSION, gunzipped_chunks, is_gzip_name
+from sluice.contracts import INVALID_UTF8
+from sluice.errors import DamagedInput, UsageError, first_line
 from sluice.ingest import Progress
-from sluice.ledger import LOADED, SKIPPED, InputFile, RunSummary
-from sluice.quarantine import QUARANTINE_COLUMNS
-from sluice.staging import drop_scan_rejects, lines_source, scanner_rejects, sql_string
+from sluice.ledger import LOADED, SKIPPED, UNREADABLE, InputFile, RunSummary
+from sluice.lines import LineScan, file_stat, scan_lines, split_exactly
+from sluice.paths import engine_can_open, engine_pattern, shown
+from sluice.quarantine import keep_unreadable_file
+from sluice.staging import (
+    BLANK_CHARACTERS,
+    drop_scan_rejects,
+    lines_source,
+    scanner_rejects,
+    split_lines_source,
+    sql_string,
+)
 from sluice.warehouse import Warehouse
 
 PIPELINE = "advocacy"
@@ -37,18 +62,47 @@ REJECTED = "rejected"
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 BATCH_FILES = 50_000
-_LISTING_CHUNK = 50_000
-_GLOB_CHARACTERS = re.compile(r"([\[*?])")
+# No advocate's file comes near this; a larger one is rejected unread (a runaway export,
+# or a file that is not what its name says), and never held in memory.
+MAX_FILE_BYTES = 64 << 20
+TOO_LARGE = "file larger than 64 MiB"
+CHANGED = "changed while being read; not loaded: offer it again when it is complete"
+OWN_FILE = "sluice's own warehouse file or folder, never input"
+NOT_REGULAR = "not a regular file (a link to a folder, a broken link, a pipe)"
 STAGED = "advocacy_staging.documents"
+_LISTING_CHUNK = 50_000
+_DIRECT_READ_BYTES = 64 << 20  # bytes read here before they go to the engine
+_TAR_BLOCK = 512
+
+
+
+def _parsed(source: str) -> str:
+    """`source` (with a column `text`) plus valid (a JSON object) and is_json (JSON of
+    any kind), the text parsed once."""
+    return f"""
+        SELECT * EXCLUDE (kind), coalesce(kind = 'OBJECT', false) AS valid,
+               kind IS NOT NULL AS is_json
+        FROM (SELECT *, CASE WHEN trim(text) <> '' AND json_valid(text) THEN json_type(text)
+                        END AS kind
+              FROM ({source}))"""
+
+
+def _decoded(source: str) -> str:
+    """`source` (with a BLOB column `content`) plus sha256 and text: the content as
+    UTF-8 (NULL if it is not), a byte-order mark at the start dropped."""
+    return f"""
+        SELECT *, sha256(content) AS sha256,
+               CASE WHEN starts_with(t, chr(65279)) THEN substr(t, 2) ELSE t END AS text
+        FROM (SELECT *, try(decode(content)) AS t FROM ({source}))"""
 
 
 @dataclass
 class Documents:
-    """The staged records: the ledger entry each one belongs to, and where a rejected
-    file can be copied from."""
+    """The staged records: the ledger entry each one (by ord) belongs to, and for a
+    folder where a rejected file can be copied from."""
 
-    entry_of: Callable[[str], InputFile]
-    root: Path | None  # the folder of one-file-per-advocate input; None for JSON Lines
+    entry_of: Callable[[int], InputFile]
+    path_of: Callable[[int], Path] | None  # None for JSON Lines: the lines are not files
 
 
 def create_staging(warehouse: Warehouse) -> None:
@@ -56,8 +110,9 @@ def create_staging(warehouse: Warehouse) -> None:
     warehouse.execute(f"""
         CREATE SCHEMA advocacy_staging;
         CREATE TABLE {STAGED} (
-            name VARCHAR, ord BIGINT, size BIGINT, modified_ns BIGINT, sha256 VARCHAR,
-            text VARCHAR, stray_reason VARCHAR, valid BOOLEAN);
+            ord BIGINT, name VARCHAR, size BIGINT, modified_ns BIGINT, sha256 VARCHAR,
+            text VARCHAR, skip_reason VARCHAR, unreadable VARCHAR, reject_reason VARCHAR,
+            valid BOOLEAN, is_json BOOLEAN);
     """)
 
 
@@ -71,9 +126,12 @@ def is_json_lines(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(JSON_LINES_SUFFIXES)
 
 
+# --- archives --------------------------------------------------------------------------------
+
 @contextmanager
 def opened_folder(source: str) -> Iterator[Path]:
-    """The folder to read: the folder itself, or a .tar.gz unpacked to a temporary one."""
+    """The folder to read: the folder itself, or an archive unpacked to a temporary one
+    after every check (`unpack`)."""
     path = Path(source)
     if not path.exists():
         raise UsageError(f"no such file or folder: {source}")
@@ -83,153 +141,348 @@ def opened_folder(source: str) -> Iterator[Path]:
     if not path.name.lower().endswith(ARCHIVE_SUFFIXES):
         raise UsageError(
             f"{source} is not a folder, a .tar.gz archive or a JSON Lines file (.jsonl)")
-    with tempfile.TemporaryDirectory(prefix="sluice-advocacy-") as folder:
+    with tempfile.TemporaryDirectory(prefix="sluice-advocacy-") as work:
+        folder = Path(work, "archive")
         try:
-            with tarfile.open(path) as archive:
-                _extract_safely(archive, folder)
-        except (tarfile.TarError, OSError, EOFError) as error:
-            raise UsageError(f"cannot unpack {source}: {error}") from None
-        yield Path(folder).resolve()
+            unpack(path, Path(work, "archive.tar"), folder)
+        except (DamagedInput, tarfile.TarError, OSError, EOFError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else (
+                first_line(error))
+            raise UsageError(f"cannot unpack {source}: {reason}") from None
+        yield folder.resolve()
 
 
-def _extract_safely(archive: tarfile.TarFile, folder: str) -> None:
-    """Unpack regular files and folders only, never outside `folder` (Python's "data"
-    filter where it exists, 3.11.4 on; the same checks by hand before that)."""
-    if hasattr(tarfile, "data_filter"):
-        archive.extractall(folder, filter="data")
-        return
-    for member in archive.getmembers():
-        parts = Path(member.name).parts
-        if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
-            raise tarfile.TarError(f"refusing to unpack {member.name}")
-    archive.extractall(folder)  # members checked above
+def unpack(archive: Path, tar_copy: Path, folder: Path) -> None:
+    """Unpack a .tar.gz, .tgz or .tar into `folder`, refusing it whole (DamagedInput)
+    unless every check passes first: the gzip stream complete and sound (CRC, length, no
+    bomb), decompressed once into `tar_copy`; the tar index reaching the end of the
+    archive (after the last member only zero blocks, so a damaged header cannot end the
+    listing early and silently drop what follows); only regular files and folders,
+    each named once, none outside the folder."""
+    tar_path = archive
+    if is_gzip_name(archive):
+        with tar_copy.open("wb") as out:
+            for chunk in gunzipped_chunks(archive):
+                out.write(chunk)
+        tar_path = tar_copy
+    with _open_tar(tar_path) as opened:
+        members = opened.getmembers()
+        _check_index_reaches_the_end(tar_path, opened.offset)
+        _check_members(members, archive.stat().st_size)
+        folder.mkdir()
+        if hasattr(tarfile, "data_filter"):
+            opened.extractall(folder, members=members, filter="data")
+        else:  # members checked above
+            opened.extractall(folder, members=members)
 
 
-# --- a folder of files -------------------------------------------------------------------
+def _open_tar(path: Path) -> tarfile.TarFile:
+    try:
+        return tarfile.open(path, mode="r:")
+    except tarfile.ReadError:
+        raise DamagedInput("not a tar archive (no valid first member header)") from None
+
+
+def _check_index_reaches_the_end(tar_path: Path, end: int) -> None:
+    size = tar_path.stat().st_size
+    if end > size or size % _TAR_BLOCK:
+        raise DamagedInput("the tar archive is cut short")
+    with tar_path.open("rb") as stream:
+        stream.seek(end)
+        while chunk := stream.read(1 << 20):
+            if chunk.strip(b"\0"):
+                raise DamagedInput(
+                    f"its index ends before the end of the archive (at byte {end:,} of "
+                    f"{size:,}): a damaged member header; nothing was unpacked")
+    if size - end < _TAR_BLOCK:
+        raise DamagedInput("the tar archive is cut short (no end-of-archive marker)")
+
+
+def _check_members(members: list[tarfile.TarInfo], archive_size: int) -> None:
+    seen: set[PurePosixPath] = set()
+    for member in members:
+        name = PurePosixPath(member.name)
+        if name.is_absolute() or ".." in name.parts:
+            raise DamagedInput(f"member {member.name} would land outside the folder")
+        if not (member.isreg() or member.isdir()):
+            raise DamagedInput(f"member {member.name} is {_kind(member)}, not a regular file")
+        if member.isreg() and name in seen:
+            raise DamagedInput(f"member {member.name} appears twice (which one is meant?)")
+        seen.add(name)
+    if sum(m.size for m in members) > max(BOMB_FLOOR_BYTES, MAX_EXPANSION * archive_size):
+        raise DamagedInput(f"expands more than {MAX_EXPANSION} times its size "
+                           "(a decompression bomb)")
+
+
+def _kind(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return "a symbolic link"
+    if member.islnk():
+        return "a hard link"
+    if member.isfifo():
+        return "a named pipe"
+    if member.ischr() or member.isblk():
+        return "a device"
+    return "not a regular file"
+
+
+# --- a folder of files -----------------------------------------------------------------------
 
 def stage_folder(warehouse: Warehouse, run: RunSummary, root: Path, batch_size: int,
                  progress: Progress) -> Documents:
-    total, irregular = _list_folder(warehouse, root)
-    _skip_irregular(warehouse, run, irregular)
-    warehouse.execute(f"""
-        CREATE OR REPLACE TEMP TABLE adv_seen AS
-        SELECT path AS name, sha256, max(status) AS status FROM sluice.files
-        WHERE pipeline = '{PIPELINE}' AND status IN ('{LOADED}', '{REJECTED}')
-          AND path IN (SELECT name FROM adv_paths)
-        GROUP BY ALL
-    """)
-    for start in range(0, total, batch_size):
-        names = [str(n) for (n,) in warehouse.query(
-            "SELECT name FROM adv_paths WHERE ord > ? AND ord <= ? ORDER BY ord",
-            [start, start + batch_size]).rows]
-        _read_files(warehouse, root, names, start)
-        progress("reading files", start + len(names), total)
-    notable = {str(e.path): e for e in _ledger_entries(warehouse, run)}
-    return Documents(notable.__getitem__, root)
-
-
-def _list_folder(warehouse: Warehouse, root: Path) -> tuple[int, list[str]]:
-    """Temp table adv_paths: every regular file under `root` (relative name) and its rank
-    by name; returns their count and the names that are not regular files (broken links,
-    pipes, devices), which cannot be read. Names go to the engine in chunks, so a huge
-    folder's listing can spill to disk."""
-    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_listing (name VARCHAR)")
-    chunk: list[str] = []
-    irregular: list[str] = []
-    for name, regular in _walk(root, ""):
-        if not regular:
-            irregular.append(name)
-            continue
-        chunk.append(name)
-        if len(chunk) >= _LISTING_CHUNK:
-            warehouse.execute("INSERT INTO adv_listing SELECT unnest(?)", [chunk])
-            chunk = []
-    if chunk:
-        warehouse.execute("INSERT INTO adv_listing SELECT unnest(?)", [chunk])
-    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_paths AS "
-                      "SELECT name, row_number() OVER (ORDER BY name) AS ord FROM adv_listing; "
-                      "DROP TABLE adv_listing")
-    return int(warehouse.scalar("SELECT count(*) FROM adv_paths")), sorted(irregular)
-
-
-def _walk(folder: Path, prefix: str) -> Iterator[tuple[str, bool]]:
-    """(relative name, is a regular file) for everything under `folder`; symlinked
-    folders are not followed (they could loop)."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            name = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk(Path(entry.path), name + os.sep)
-            else:
-                yield name, entry.is_file()
-
-
-def _skip_irregular(warehouse: Warehouse, run: RunSummary, names: list[str]) -> None:
-    if not names:
-        return
-    for name, file_id in zip(names, ledger.next_file_ids(warehouse, len(names)), strict=True):
-        run.files.append(InputFile(
-            Path(name), 0, 0, "", file_id=file_id, status=SKIPPED,
-            note="skipped: not a regular file (a link to a folder, a broken link, a pipe)"))
-
-
-def _read_files(warehouse: Warehouse, root: Path, names: list[str], start: int) -> None:
-    """Read, checksum, decode and validate one batch of files in one scan, into the
-    staging table. Each path is escaped so that DuckDB's glob matches exactly that file."""
-    paths = [_GLOB_CHARACTERS.sub(r"[\1]", str(root / name)) for name in names]
-    prefix = len(str(root)) + 2
-    # The window (ORDER BY name) also keeps DuckDB from building one row group per file.
+    _record_not_read(warehouse, run, _list_folder(warehouse, root))
     warehouse.execute(f"""
         INSERT INTO {STAGED} BY NAME
-        SELECT *, {start} + row_number() OVER (ORDER BY name) AS ord,
-               CASE WHEN starts_with(parse_filename(name), '._') THEN 'macOS resource fork'
-                    WHEN size = 0 THEN 'empty file'
-                    WHEN NOT lower(name) LIKE '%.json' THEN 'not a .json file'
-                    WHEN text IS NULL THEN 'not UTF-8 text'
-               END AS stray_reason,
-               CASE WHEN text <> '' AND json_valid(text) THEN json_type(text) = 'OBJECT'
-                    ELSE false END AS valid
+        SELECT ord, name, size, modified_ns, skip_reason FROM adv_paths
+        WHERE skip_reason IS NOT NULL
+    """)
+    _stage_too_large(warehouse, root)
+    to_read = int(warehouse.scalar("SELECT count(k) FROM adv_paths"))
+    direct_only = not engine_can_open(root)
+    for start in range(0, to_read, batch_size):
+        _read_batch(warehouse, root, start, start + batch_size, direct_only)
+        progress("reading files", min(start + batch_size, to_read), to_read)
+    notable = folder_ledger_rows(warehouse, run)
+    return Documents(notable.__getitem__, _broken_paths(warehouse, root).__getitem__)
+
+
+def _broken_paths(warehouse: Warehouse, root: Path) -> dict[int, Path]:
+    """Where each file to load that is not a JSON object can be copied from, should it
+    be rejected."""
+    return {int(ord): root / (os.fsdecode(bytes(raw)) if raw is not None else str(name))
+            for ord, name, raw in warehouse.query(
+                "SELECT ord, p.name, p.raw FROM adv_ledger JOIN adv_paths p USING (ord) "
+                "WHERE load AND NOT valid").rows}
+
+
+def _list_folder(warehouse: Warehouse, root: Path) -> list[tuple[str, str, str]]:
+    """Temp table adv_paths: every regular file under `root` with its relative name (as
+    shown), size, modification time, raw name (only when the engine cannot address the
+    name, to read it here), ord (rank by name), skip_reason (a stray, known without
+    reading it) and k (rank among the files to read). Returns what else was found, each
+    with its ledger status and note. Names go to the engine in chunks, so a huge
+    folder's listing can spill to disk."""
+    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_listing (name VARCHAR, size BIGINT, "
+                      "modified_ns BIGINT, raw BLOB)")
+    lister = _Lister(warehouse, frozenset(str(path) for path in warehouse.own_paths()))
+    lister.walk(root, "")
+    lister.flush()
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE adv_paths AS
+        SELECT *, CASE WHEN skip_reason IS NULL AND size <= {MAX_FILE_BYTES}
+                       THEN row_number() OVER (PARTITION BY skip_reason IS NULL
+                                                 AND size <= {MAX_FILE_BYTES} ORDER BY ord)
+                  END AS k
         FROM (
-            SELECT substr(filename, {prefix}) AS name, size,
-                   epoch_ns(last_modified) AS modified_ns, sha256(content) AS sha256,
-                   try(decode(content)) AS text
-            FROM read_blob(?)
-        )
+            SELECT *, row_number() OVER (ORDER BY name, raw) AS ord,
+                   CASE WHEN starts_with(parse_filename(name, false, 'forward_slash'), '._')
+                          THEN 'macOS resource fork'
+                        WHEN size = 0 THEN 'empty file'
+                        WHEN NOT lower(name) LIKE '%.json' THEN 'not a .json file'
+                   END AS skip_reason
+            FROM adv_listing
+        );
+        DROP TABLE adv_listing;
+    """)
+    return lister.not_read
+
+
+class _Lister:
+    """Walks a folder into temp table adv_listing, column by column, a chunk at a time."""
+
+    def __init__(self, warehouse: Warehouse, own: frozenset[str]) -> None:
+        self.warehouse, self.own = warehouse, own
+        self.names: list[str] = []
+        self.sizes: list[int] = []
+        self.times: list[int] = []
+        self.raw: list[tuple[str, int, int, bytes]] = []  # names the engine cannot address
+        self.not_read: list[tuple[str, str, str]] = []  # name, ledger status, note
+
+    def walk(self, folder: Path, prefix: str) -> None:
+        """Every entry under `folder`: a regular file is listed, anything else noted.
+        Links to folders are not followed (they could loop); sluice's own files are
+        never input."""
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = prefix + entry.name
+                if entry.path in self.own:
+                    self.not_read.append((name, SKIPPED, f"skipped: {OWN_FILE}"))
+                elif entry.is_dir(follow_symlinks=False):
+                    self._walk_folder(Path(entry.path), name)
+                elif entry.is_file():
+                    self._add_file(entry, name)
+                else:
+                    self.not_read.append((name, SKIPPED, f"skipped: {NOT_REGULAR}"))
+
+    def _walk_folder(self, folder: Path, name: str) -> None:
+        try:
+            self.walk(folder, name + os.sep)
+        except OSError as error:
+            self.not_read.append((name, UNREADABLE, f"cannot list folder: {error.strerror}"))
+
+    def _add_file(self, entry: os.DirEntry[str], name: str) -> None:
+        try:
+            info = entry.stat()
+        except OSError as error:
+            self.not_read.append((name, UNREADABLE, f"cannot read file: {error.strerror}"))
+            return
+        if not _may_read(entry.path, info.st_mode):
+            self.not_read.append((name, UNREADABLE, "cannot read file: Permission denied"))
+        elif name.isascii() and "\\" not in name:
+            self.names.append(name)
+            self.sizes.append(info.st_size)
+            self.times.append(info.st_mtime_ns)
+            if len(self.names) >= _LISTING_CHUNK:
+                self.flush()
+        else:
+            display = shown(name)
+            plain = display == name and "\\" not in name
+            self.raw.append((display, info.st_size, info.st_mtime_ns,
+                             b"" if plain else os.fsencode(name)))
+
+    def flush(self) -> None:
+        if self.names:
+            self.warehouse.execute("INSERT INTO adv_listing (name, size, modified_ns) "
+                                   "SELECT unnest(?), unnest(?), unnest(?)",
+                                   [self.names, self.sizes, self.times])
+            self.names, self.sizes, self.times = [], [], []
+        if self.raw:
+            self.warehouse.execute(
+                "INSERT INTO adv_listing SELECT unnest(?), unnest(?), unnest(?), "
+                "nullif(unnest(?), ''::BLOB)", [list(c) for c in zip(*self.raw, strict=True)])
+            self.raw = []
+
+
+def _may_read(path: str, mode: int) -> bool:
+    """Whether this process may open the file: a file the engine cannot open would fail
+    its whole scan, and with it the run's transaction. Readable by anyone is the common
+    case and costs no call."""
+    return bool(mode & stat.S_IROTH) or os.geteuid() == 0 or os.access(path, os.R_OK)
+
+
+def _record_not_read(warehouse: Warehouse, run: RunSummary, found: list[tuple[str, str, str]]
+                     ) -> None:
+    if not found:
+        return
+    for (name, status, note), file_id in zip(
+            sorted(found), ledger.next_file_ids(warehouse, len(found)), strict=True):
+        run.files.append(InputFile(Path(shown(name)), 0, 0, "", file_id=file_id, status=status,
+                                   note=note))
+
+
+def _stage_too_large(warehouse: Warehouse, root: Path) -> None:
+    """Files over MAX_FILE_BYTES: checksummed as a stream (never held in memory), then
+    rejected as one record each, unparsed."""
+    for ord, name, raw, size, modified_ns in warehouse.query(
+            f"SELECT ord, name, raw, size, modified_ns FROM adv_paths WHERE skip_reason IS NULL "
+            f"AND size > {MAX_FILE_BYTES} ORDER BY ord").rows:
+        path = root / (os.fsdecode(bytes(raw)) if raw is not None else name)
+        unreadable = checksum = None
+        try:
+            checksum = ledger.sha256_of(path)
+        except OSError as error:
+            unreadable = f"cannot read file: {error.strerror}"
+        warehouse.execute(
+            f"INSERT INTO {STAGED} (ord, name, size, modified_ns, sha256, unreadable, "
+            "reject_reason, valid, is_json) VALUES (?, ?, ?, ?, ?, ?, ?, false, false)",
+            [ord, name, size, modified_ns, checksum, unreadable,
+             None if unreadable else TOO_LARGE])
+
+
+def _read_batch(warehouse: Warehouse, root: Path, start: int, end: int,
+                direct_only: bool) -> None:
+    """Stage the files ranked start < k <= end: the engine reads the names it can
+    address, in one scan; the others, and any it missed, are read here."""
+    rows = warehouse.query("SELECT name, raw IS NULL FROM adv_paths WHERE k > ? AND k <= ? "
+                           "ORDER BY k", [start, end]).rows
+    if not direct_only:
+        _engine_read(warehouse, root, [str(name) for name, plain in rows if plain])
+    missing = warehouse.query(
+        f"SELECT ord, name, raw, size, modified_ns FROM adv_paths p WHERE k > ? AND k <= ? "
+        f"AND NOT EXISTS (SELECT 1 FROM {STAGED} s WHERE s.ord = p.ord) ORDER BY ord",
+        [start, end]).rows
+    if missing:
+        _read_here(warehouse, root, missing)
+
+
+def _engine_read(warehouse: Warehouse, root: Path, names: list[str]) -> None:
+    """Read, checksum, decode and validate files in one scan into the staging table.
+    Each path is escaped so that DuckDB's glob matches exactly that file; a file whose
+    size or time differ from the listing's changed while being read."""
+    if not names:
+        return
+    folder = engine_pattern(root).rstrip(os.sep) + os.sep
+    paths = [folder + engine_pattern(name) for name in names]
+    prefix = len(str(root).rstrip(os.sep)) + 2
+    scan = (f"SELECT substr(filename, {prefix}) AS name, size AS read_size, "
+            "epoch_ns(last_modified) AS read_ns, octet_length(content) AS got, content "
+            "FROM read_blob(?)")
+    # The engine's file times are whole seconds. The window also keeps DuckDB from
+    # building one row group per file, and one row per file should a pattern ever match
+    # more than its own.
+    read = f"""
+        SELECT p.ord, p.name, p.size, p.modified_ns, f.read_size <> p.size OR f.got <> p.size
+                 OR abs(f.read_ns - p.modified_ns) >= 1000000000 AS changed,
+               CASE WHEN NOT changed THEN f.sha256 END AS sha256,
+               CASE WHEN NOT changed THEN f.text END AS text
+        FROM ({_decoded(scan)}) f JOIN adv_paths p USING (name)
+        WHERE p.k IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY p.ord) = 1"""
+    warehouse.execute(f"""
+        INSERT INTO {STAGED} BY NAME
+        SELECT ord, name, size, modified_ns, sha256, text, valid, is_json,
+               CASE WHEN NOT changed AND text IS NULL THEN 'not UTF-8 text' END AS skip_reason,
+               CASE WHEN changed THEN '{CHANGED}' END AS unreadable
+        FROM ({_parsed(read)})
     """, [paths])
 
 
-def _ledger_entries(warehouse: Warehouse, run: RunSummary) -> list[InputFile]:
-    """The ledger rows of the staged files, kept in the temp table adv_ledger. Only the
-    files with something to report (skipped, or in need of repair) become Python objects;
-    the clean ones are counted in `run.clean_files`, so memory does not grow per file."""
+def _read_directly(path: Path) -> bytes:
+    """A file's bytes, read here: at most MAX_FILE_BYTES + 1."""
+    with path.open("rb") as stream:
+        return stream.read(MAX_FILE_BYTES + 1)
+
+
+def _read_here(warehouse: Warehouse, root: Path, rows: list[tuple[Any, ...]]) -> None:
+    """Read files the engine cannot address or missed (rows of ord, name, raw name,
+    listed size and time); a file that cannot be read is staged unreadable, with the
+    reason, and one that differs from its listing, or changes while read, as changed."""
+    contents: list[tuple[int, bytes | None, str | None]] = []
+    held = 0
+    for ord, name, raw, size, modified_ns in rows:
+        path = root / (os.fsdecode(bytes(raw)) if raw is not None else str(name))
+        try:
+            data = _read_directly(path)
+            after = os.stat(path)
+        except OSError as error:
+            reason = f"cannot read file: {error.strerror or first_line(error)}"
+            contents.append((int(ord), None, reason))
+            continue
+        if (len(data), after.st_size, after.st_mtime_ns) != (size, size, modified_ns):
+            contents.append((int(ord), None, CHANGED))
+            continue
+        contents.append((int(ord), data, None))
+        held += len(data)
+        if held >= _DIRECT_READ_BYTES:
+            _stage_read_here(warehouse, contents)
+            contents, held = [], 0
+    _stage_read_here(warehouse, contents)
+
+
+def _stage_read_here(warehouse: Warehouse, contents: list[tuple[int, bytes | None, str | None]]
+                     ) -> None:
+    if not contents:
+        return
+    ords, blobs, unreadable = (list(column) for column in zip(*contents, strict=True))
+    source = ("SELECT unnest(?) AS ord, CAST(unnest(?) AS BLOB) AS content, "
+              "unnest(?) AS unreadable")
     warehouse.execute(f"""
-        CREATE OR REPLACE TEMP TABLE adv_ledger AS
-        SELECT *, stray_reason IS NULL AND seen IS NULL AS load,
-               stray_reason IS NULL AND seen IS NULL AND valid AS clean
-        FROM (
-            SELECT a.name, a.ord, a.size, a.modified_ns, a.sha256, a.stray_reason, a.valid,
-                   nextval('sluice.file_ids') AS file_id, s.status AS seen
-            FROM {STAGED} a LEFT JOIN adv_seen s USING (name, sha256)
-        );
-        CREATE OR REPLACE TEMP TABLE adv_ids AS SELECT name, file_id, load FROM adv_ledger;
-    """)
-    run.clean_files = int(warehouse.scalar("SELECT count(*) FROM adv_ledger WHERE clean"))
-    entries = []
-    for name, size, modified_ns, sha256, file_id, stray, seen in warehouse.query(
-            "SELECT name, size, modified_ns, sha256, file_id, stray_reason, seen "
-            "FROM adv_ledger WHERE NOT clean ORDER BY ord").rows:
-        entry = InputFile(Path(name), int(size), int(modified_ns), str(sha256),
-                          file_id=int(file_id))
-        if stray or seen:
-            entry.status = SKIPPED
-            entry.note = (f"skipped: {stray}" if stray else
-                          "skipped: loaded before, unchanged" if seen == LOADED else
-                          "skipped: quarantined before, unchanged")
-        else:
-            entry.records_read = entry.loaded = 1
-        entries.append(entry)
-    run.files.extend(entries)
-    return entries
+        INSERT INTO {STAGED} BY NAME
+        SELECT ord, name, size, modified_ns, sha256, text, unreadable, valid, is_json,
+               CASE WHEN unreadable IS NULL AND text IS NULL THEN 'not UTF-8 text'
+               END AS skip_reason
+        FROM ({_parsed(_decoded(source))}) JOIN adv_paths USING (ord)
+    """, [ords, blobs, unreadable])
 
 
 def record_clean_files(warehouse: Warehouse, run: RunSummary) -> None:
@@ -242,69 +495,193 @@ def record_clean_files(warehouse: Warehouse, run: RunSummary) -> None:
     """, [run.run_id])
 
 
-# --- one JSON Lines file -----------------------------------------------------------------
+# --- identity and the ledger -----------------------------------------------------------------
+
+def ledger_rows(warehouse: Warehouse, file_id: str) -> None:
+    """Decide for every staged row: not a record, unreadable, seen before, or to load,
+    into temp table adv_ledger (`file_id`: the SQL for each row's ledger id). A record
+    is seen before when the warehouse holds at least as many copies of its bytes
+    (loaded, or quarantined) as its occurrence number n. Also leaves temp table
+    adv_ids: ord, file_id, load, sha256, n."""
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE adv_ledger AS
+        WITH records AS (
+            SELECT * EXCLUDE (text), skip_reason IS NULL AND unreadable IS NULL AS record
+            FROM {STAGED}
+        ), numbered AS (
+            SELECT *, CASE WHEN record THEN row_number() OVER (PARTITION BY record, sha256
+                                                               ORDER BY ord) END AS n
+            FROM records
+        ), copies AS (
+            SELECT sha256, sum(loaded) AS loaded, sum(rejected) AS rejected FROM (
+                SELECT sha256, 1 AS loaded, 0 AS rejected FROM advocacy.raw_records
+                UNION ALL
+                SELECT sha256, 0, 1 FROM advocacy.rejected_documents
+            ) SEMI JOIN (SELECT sha256 FROM {STAGED}) USING (sha256)
+            GROUP BY sha256
+        )
+        SELECT *, record AND seen IS NULL AS load, record AND seen IS NULL AND valid AS clean
+        FROM (
+            SELECT d.*, {file_id} AS file_id,
+                   CASE WHEN d.n <= coalesce(c.loaded, 0) THEN '{LOADED}'
+                        WHEN d.n <= coalesce(c.loaded, 0) + coalesce(c.rejected, 0)
+                          THEN '{REJECTED}' END AS seen
+            FROM numbered d LEFT JOIN copies c USING (sha256)
+        );
+        CREATE OR REPLACE TEMP TABLE adv_ids AS
+        SELECT ord, file_id, load, sha256, n FROM adv_ledger;
+    """)
+
+
+def folder_ledger_rows(warehouse: Warehouse, run: RunSummary) -> dict[int, InputFile]:
+    """Every staged file its own ledger row. Only the rows with something to report
+    become Python objects (returned by ord); the clean ones are counted in
+    `run.clean_files` and written by `record_clean_files`, so memory does not grow per
+    file."""
+    ledger_rows(warehouse, "nextval('sluice.file_ids')")
+    run.clean_files = int(warehouse.scalar("SELECT count(*) FROM adv_ledger WHERE clean"))
+    entries = {int(row[0]): _file_entry(*row[1:]) for row in warehouse.query(
+        "SELECT ord, name, size, modified_ns, sha256, file_id, skip_reason, unreadable, seen "
+        "FROM adv_ledger WHERE NOT clean ORDER BY ord").rows}
+    run.files.extend(entries.values())
+    return entries
+
+
+def _file_entry(name: str, size: int | None, modified_ns: int | None, sha256: str | None,
+                file_id: int, skip: str | None, unreadable: str | None, seen: str | None
+                ) -> InputFile:
+    entry = InputFile(Path(name), int(size or 0), int(modified_ns or 0), "",
+                      file_id=int(file_id))
+    if skip:
+        entry.status, entry.note = SKIPPED, f"skipped: {skip}"
+    elif unreadable:
+        entry.status, entry.note = UNREADABLE, unreadable
+    else:
+        entry.sha256 = str(sha256)
+        if seen:
+            entry.status = SKIPPED
+            entry.note = ("skipped: loaded before, unchanged" if seen == LOADED else
+                          "skipped: quarantined before, unchanged")
+        else:
+            entry.records_read = entry.loaded = 1
+    return entry
+
+
+def _lines_ledger_rows(warehouse: Warehouse, entry: InputFile) -> None:
+    """Every line belongs to the file's one entry, which gets the counts: lines seen
+    before are duplicates."""
+    ledger_rows(warehouse, str(entry.file_id))
+    read, duplicates, load = warehouse.query(
+        "SELECT count(*) FILTER (WHERE record), count(seen), count(*) FILTER (WHERE load) "
+        "FROM adv_ledger").rows[0]
+    entry.records_read, entry.duplicates, entry.loaded = int(read), int(duplicates), int(load)
+
+
+# --- one JSON Lines file ---------------------------------------------------------------------
 
 def stage_json_lines(warehouse: Warehouse, run: RunSummary, path: Path) -> Documents:
-    """Each line one advocate, named `file:line`; the file is one ledger entry. Lines the
-    scanner refuses (not UTF-8) are quarantined with their line numbers. One scan: a
-    single file costs the engine no per-file state, and the staging table spills."""
-    stat = path.stat()
-    entry = InputFile(Path(path.name), stat.st_size, stat.st_mtime_ns, "",
+    """Each line one advocate, named `file:line`; the file is one ledger entry, under its
+    full path. A file whose checksum was loaded before, under any name, is skipped
+    unread; otherwise every line is a document of its own (its identity: the checksum
+    of the line and its occurrence in the file), and lines loaded before count as
+    duplicates. Lines are JSON Lines lines (`sluice.lines`): refused ones (not UTF-8,
+    too long) are rejected records with their line numbers. A compressed file is
+    verified completely first."""
+    before = file_stat(path)
+    entry = InputFile(Path(shown(str(path.resolve()))), *before, "",
                       file_id=ledger.next_file_id(warehouse))
-    entry.sha256 = ledger.known_sha256(warehouse, PIPELINE, entry) or ledger.sha256_of(path)
     run.files.append(entry)
-    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_refused "
-                      "(line_number BIGINT, raw VARCHAR, reason VARCHAR, rank BIGINT)")
-    if warehouse.scalar(
-            "SELECT count(*) FROM sluice.files WHERE pipeline = ? AND path = ? AND sha256 = ? "
-            "AND status = ?", [PIPELINE, path.name, entry.sha256, LOADED]):
-        entry.status, entry.note = SKIPPED, "skipped: loaded before, unchanged"
-    else:
-        _stage_lines(warehouse, path)
-    refused = _quarantine_refused(warehouse, run, entry)
-    records = int(warehouse.scalar(f"SELECT count(*) FROM {STAGED} WHERE stray_reason IS NULL"))
-    entry.records_read = records + refused
-    entry.loaded, entry.rejected = records, refused
-    warehouse.execute(f"""
-        CREATE OR REPLACE TEMP TABLE adv_ids AS
-        SELECT name, {entry.file_id} AS file_id, true AS load
-        FROM {STAGED} WHERE stray_reason IS NULL
-    """)
-    return Documents(lambda _name: entry, None)
+    documents = Documents(lambda _ord: entry, None)
+    try:
+        scan = scan_lines(path)
+    except OSError as error:
+        entry.status, entry.note = UNREADABLE, f"cannot read file: {error.strerror}"
+        _lines_ledger_rows(warehouse, entry)
+        return documents
+    entry.sha256 = scan.sha256
+    if scan.damage:
+        entry.status = UNREADABLE
+        entry.note = keep_unreadable_file(warehouse, run.run_id, path, scan.damage,
+                                          kept_as=shown(path.name))
+    if entry.status == UNREADABLE or _loaded_before(warehouse, entry):
+        _lines_ledger_rows(warehouse, entry)
+        return documents
+    _stage_lines(warehouse, path, scan)
+    if file_stat(path) != before or scan.bytes_read != before[0]:
+        warehouse.execute(f"DELETE FROM {STAGED}")
+        entry.status, entry.note, entry.sha256 = UNREADABLE, CHANGED, ""
+    _lines_ledger_rows(warehouse, entry)
+    return documents
 
 
-def _stage_lines(warehouse: Warehouse, path: Path) -> None:
-    """Stage every line the scanner read, named by its line number (which counts the
-    refused lines before it); temp table adv_refused: the refused lines."""
-    drop_scan_rejects(warehouse)
-    warehouse.execute(f"""
-        CREATE OR REPLACE TEMP TABLE adv_read AS
-        SELECT row_number() OVER () AS ord, line AS text FROM {lines_source(path)}
-    """)
-    refused = scanner_rejects(warehouse, path)
+def _loaded_before(warehouse: Warehouse, entry: InputFile) -> bool:
+    if not warehouse.scalar(
+            "SELECT count(*) FROM sluice.files WHERE pipeline = ? AND sha256 = ? AND status = ?",
+            [PIPELINE, entry.sha256, LOADED]):
+        return False
+    entry.status, entry.note = SKIPPED, "skipped: loaded before, unchanged"
+    return True
+
+
+def _stage_lines(warehouse: Warehouse, path: Path, scan: LineScan) -> None:
+    """Stage every line, ord = its line number: the lines read (numbered counting the
+    refused lines before them) and the refused ones, as rejected records. The engine
+    reads the file when it splits it exactly as JSON Lines does, and its rows account
+    for every line; otherwise sluice splits it."""
+    label = sql_string(shown(path.name) + ":")
+    refused = _engine_lines(warehouse, path) if (
+        scan.engine_safe and engine_can_open(path)) else None
+    if refused is None or _rows_read(warehouse) + len(refused) != scan.lines:
+        with tempfile.TemporaryDirectory(prefix="sluice-lines-",
+                                         dir=_spill_folder(warehouse)) as folder:
+            csv_path = Path(folder, "lines.csv")
+            refused = [(r.number, r.raw, r.reason)
+                       for r in split_exactly(path, csv_path, INVALID_UTF8)]
+            _read_into_adv_read(warehouse, split_lines_source(csv_path))
     warehouse.execute(
-        "INSERT INTO adv_refused SELECT unnest(?), unnest(?), unnest(?), "
-        "unnest(generate_series(1, ?))",
+        "CREATE OR REPLACE TEMP TABLE adv_refused AS SELECT unnest(?) AS line_number, "
+        "unnest(?) AS raw, unnest(?) AS reason, unnest(generate_series(1, ?)) AS rank",
         [[r[0] for r in refused], [r[1] for r in refused], [r[2] for r in refused],
          len(refused)])
+    numbered = ("SELECT ord + (SELECT count(*) FROM adv_refused r "
+                "WHERE r.line_number - r.rank < ord) AS ord, text FROM adv_read")
     warehouse.execute(f"""
         INSERT INTO {STAGED} BY NAME
-        SELECT {sql_string(path.name + ":")} || (ord + (SELECT count(*) FROM adv_refused r
-                                              WHERE r.line_number - r.rank < ord)) AS name,
-               ord, text,
-               CASE WHEN text IS NULL OR trim(text) = '' THEN 'blank line' END AS stray_reason,
-               CASE WHEN trim(text) <> '' AND json_valid(text) THEN json_type(text) = 'OBJECT'
-                    ELSE false END AS valid
-        FROM adv_read;
+        SELECT ord, {label} || ord AS name, sha256(text) AS sha256, text, valid, is_json,
+               CASE WHEN text IS NULL OR trim(text, '{BLANK_CHARACTERS}') = ''
+                    THEN 'blank line' END AS skip_reason
+        FROM ({_parsed(numbered)});
+        INSERT INTO {STAGED} BY NAME
+        SELECT line_number AS ord, {label} || line_number AS name, sha256(raw) AS sha256,
+               raw AS text, reason AS reject_reason, false AS valid, false AS is_json
+        FROM adv_refused;
         DROP TABLE adv_read;
+        DROP TABLE adv_refused;
     """)
 
 
-def _quarantine_refused(warehouse: Warehouse, run: RunSummary, entry: InputFile) -> int:
-    """The lines the scanner refused, with their line numbers; returns how many."""
+def _engine_lines(warehouse: Warehouse, path: Path) -> list[tuple[int, str, str]] | None:
+    """Temp table adv_read: the lines as the engine's scanner reads them; returns the
+    lines it refused, or None if it could not read the file at all."""
+    drop_scan_rejects(warehouse)
+    try:
+        _read_into_adv_read(warehouse, lines_source(path))
+    except (duckdb.IOException, duckdb.InvalidInputException):
+        return None
+    return scanner_rejects(warehouse, path)
+
+
+def _read_into_adv_read(warehouse: Warehouse, source: str) -> None:
     warehouse.execute(f"""
-        INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
-        SELECT ?, '{PIPELINE}', ?, ? || line_number, line_number, raw, [reason]
-        FROM adv_refused
-    """, [run.run_id, entry.file_id, f"{entry.path}:"])
-    return int(warehouse.scalar("SELECT count(*) FROM adv_refused"))
+        CREATE OR REPLACE TEMP TABLE adv_read AS
+        SELECT row_number() OVER () AS ord, line AS text FROM {source}
+    """)
+
+
+def _rows_read(warehouse: Warehouse) -> int:
+    return int(warehouse.scalar("SELECT count(*) FROM adv_read"))
+
+
+def _spill_folder(warehouse: Warehouse) -> Path:
+    warehouse.spill_dir.mkdir(exist_ok=True)
+    return warehouse.spill_dir
