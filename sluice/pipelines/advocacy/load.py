@@ -19,7 +19,7 @@ from sluice.faults import crash_point
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import RunSummary
 from sluice.lifecycle import recorded_run
-from sluice.pipelines.advocacy import records, sources
+from sluice.pipelines.advocacy import jsonl, records, sources
 from sluice.pipelines.advocacy.repair import complete_brackets
 from sluice.pipelines.advocacy.sources import PIPELINE, REJECTED, STAGED, Documents
 from sluice.quarantine import QUARANTINE_COLUMNS, ensure_quarantine, keep_unreadable_file
@@ -39,7 +39,7 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
         warehouse.run_sql_file(SCHEMA_SQL)
         if sources.is_json_lines(path):
             _load(warehouse, run, progress,
-                  lambda: sources.stage_json_lines(warehouse, run, path))
+                  lambda: jsonl.stage_json_lines(warehouse, run, path))
         else:
             with sources.opened_folder(source) as root:
                 _load(warehouse, run, progress, lambda: sources.stage_folder(

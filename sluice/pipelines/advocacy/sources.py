@@ -33,28 +33,15 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from sluice import ledger
-from sluice.compression import BOMB_FLOOR_BYTES, MAX_EXPANSION, gunzipped_chunks, is_gzip_name
-from sluice.contracts import INVALID_UTF8
+from sluice.archives import unpack
 from sluice.errors import DamagedInput, UsageError, first_line
 from sluice.ingest import Progress
 from sluice.ledger import LOADED, SKIPPED, UNREADABLE, InputFile, RunSummary
-from sluice.lines import LineScan, file_stat, scan_lines, split_exactly
 from sluice.paths import engine_can_open, engine_pattern, shown
-from sluice.quarantine import keep_unreadable_file
-from sluice.staging import (
-    BLANK_CHARACTERS,
-    drop_scan_rejects,
-    lines_source,
-    scanner_rejects,
-    split_lines_source,
-    sql_string,
-)
 from sluice.warehouse import Warehouse
 
 PIPELINE = "advocacy"
@@ -72,11 +59,10 @@ NOT_REGULAR = "not a regular file (a link to a folder, a broken link, a pipe)"
 STAGED = "advocacy_staging.documents"
 _LISTING_CHUNK = 50_000
 _DIRECT_READ_BYTES = 64 << 20  # bytes read here before they go to the engine
-_TAR_BLOCK = 512
 
 
 
-def _parsed(source: str) -> str:
+def parsed(source: str) -> str:
     """`source` (with a column `text`) plus valid (a JSON object) and is_json (JSON of
     any kind), the text parsed once."""
     return f"""
@@ -150,80 +136,6 @@ def opened_folder(source: str) -> Iterator[Path]:
                 first_line(error))
             raise UsageError(f"cannot unpack {source}: {reason}") from None
         yield folder.resolve()
-
-
-def unpack(archive: Path, tar_copy: Path, folder: Path) -> None:
-    """Unpack a .tar.gz, .tgz or .tar into `folder`, refusing it whole (DamagedInput)
-    unless every check passes first: the gzip stream complete and sound (CRC, length, no
-    bomb), decompressed once into `tar_copy`; the tar index reaching the end of the
-    archive (after the last member only zero blocks, so a damaged header cannot end the
-    listing early and silently drop what follows); only regular files and folders,
-    each named once, none outside the folder."""
-    tar_path = archive
-    if is_gzip_name(archive):
-        with tar_copy.open("wb") as out:
-            for chunk in gunzipped_chunks(archive):
-                out.write(chunk)
-        tar_path = tar_copy
-    with _open_tar(tar_path) as opened:
-        members = opened.getmembers()
-        _check_index_reaches_the_end(tar_path, opened.offset)
-        _check_members(members, archive.stat().st_size)
-        folder.mkdir()
-        if hasattr(tarfile, "data_filter"):
-            opened.extractall(folder, members=members, filter="data")
-        else:  # members checked above
-            opened.extractall(folder, members=members)
-
-
-def _open_tar(path: Path) -> tarfile.TarFile:
-    try:
-        return tarfile.open(path, mode="r:")
-    except tarfile.ReadError:
-        raise DamagedInput("not a tar archive (no valid first member header)") from None
-
-
-def _check_index_reaches_the_end(tar_path: Path, end: int) -> None:
-    size = tar_path.stat().st_size
-    if end > size or size % _TAR_BLOCK:
-        raise DamagedInput("the tar archive is cut short")
-    with tar_path.open("rb") as stream:
-        stream.seek(end)
-        while chunk := stream.read(1 << 20):
-            if chunk.strip(b"\0"):
-                raise DamagedInput(
-                    f"its index ends before the end of the archive (at byte {end:,} of "
-                    f"{size:,}): a damaged member header; nothing was unpacked")
-    if size - end < _TAR_BLOCK:
-        raise DamagedInput("the tar archive is cut short (no end-of-archive marker)")
-
-
-def _check_members(members: list[tarfile.TarInfo], archive_size: int) -> None:
-    seen: set[PurePosixPath] = set()
-    for member in members:
-        name = PurePosixPath(member.name)
-        if name.is_absolute() or ".." in name.parts:
-            raise DamagedInput(f"member {member.name} would land outside the folder")
-        if not (member.isreg() or member.isdir()):
-            raise DamagedInput(f"member {member.name} is {_kind(member)}, not a regular file")
-        if member.isreg() and name in seen:
-            raise DamagedInput(f"member {member.name} appears twice (which one is meant?)")
-        seen.add(name)
-    if sum(m.size for m in members) > max(BOMB_FLOOR_BYTES, MAX_EXPANSION * archive_size):
-        raise DamagedInput(f"expands more than {MAX_EXPANSION} times its size "
-                           "(a decompression bomb)")
-
-
-def _kind(member: tarfile.TarInfo) -> str:
-    if member.issym():
-        return "a symbolic link"
-    if member.islnk():
-        return "a hard link"
-    if member.isfifo():
-        return "a named pipe"
-    if member.ischr() or member.isblk():
-        return "a device"
-    return "not a regular file"
 
 
 # --- a folder of files -----------------------------------------------------------------------
@@ -433,7 +345,7 @@ def _engine_read(warehouse: Warehouse, root: Path, names: list[str]) -> None:
         SELECT ord, name, size, modified_ns, sha256, text, valid, is_json,
                CASE WHEN NOT changed AND text IS NULL THEN 'not UTF-8 text' END AS skip_reason,
                CASE WHEN changed THEN '{CHANGED}' END AS unreadable
-        FROM ({_parsed(read)})
+        FROM ({parsed(read)})
     """, [paths])
 
 
@@ -481,7 +393,7 @@ def _stage_read_here(warehouse: Warehouse, contents: list[tuple[int, bytes | Non
         SELECT ord, name, size, modified_ns, sha256, text, unreadable, valid, is_json,
                CASE WHEN unreadable IS NULL AND text IS NULL THEN 'not UTF-8 text'
                END AS skip_reason
-        FROM ({_parsed(_decoded(source))}) JOIN adv_paths USING (ord)
+        FROM ({parsed(_decoded(source))}) JOIN adv_paths USING (ord)
     """, [ords, blobs, unreadable])
 
 
@@ -567,7 +479,7 @@ def _file_entry(name: str, size: int | None, modified_ns: int | None, sha256: st
     return entry
 
 
-def _lines_ledger_rows(warehouse: Warehouse, entry: InputFile) -> None:
+def lines_ledger_rows(warehouse: Warehouse, entry: InputFile) -> None:
     """Every line belongs to the file's one entry, which gets the counts: lines seen
     before are duplicates."""
     ledger_rows(warehouse, str(entry.file_id))
@@ -575,113 +487,3 @@ def _lines_ledger_rows(warehouse: Warehouse, entry: InputFile) -> None:
         "SELECT count(*) FILTER (WHERE record), count(seen), count(*) FILTER (WHERE load) "
         "FROM adv_ledger").rows[0]
     entry.records_read, entry.duplicates, entry.loaded = int(read), int(duplicates), int(load)
-
-
-# --- one JSON Lines file ---------------------------------------------------------------------
-
-def stage_json_lines(warehouse: Warehouse, run: RunSummary, path: Path) -> Documents:
-    """Each line one advocate, named `file:line`; the file is one ledger entry, under its
-    full path. A file whose checksum was loaded before, under any name, is skipped
-    unread; otherwise every line is a document of its own (its identity: the checksum
-    of the line and its occurrence in the file), and lines loaded before count as
-    duplicates. Lines are JSON Lines lines (`sluice.lines`): refused ones (not UTF-8,
-    too long) are rejected records with their line numbers. A compressed file is
-    verified completely first."""
-    before = file_stat(path)
-    entry = InputFile(Path(shown(str(path.resolve()))), *before, "",
-                      file_id=ledger.next_file_id(warehouse))
-    run.files.append(entry)
-    documents = Documents(lambda _ord: entry, None)
-    try:
-        scan = scan_lines(path)
-    except OSError as error:
-        entry.status, entry.note = UNREADABLE, f"cannot read file: {error.strerror}"
-        _lines_ledger_rows(warehouse, entry)
-        return documents
-    entry.sha256 = scan.sha256
-    if scan.damage:
-        entry.status = UNREADABLE
-        entry.note = keep_unreadable_file(warehouse, run.run_id, path, scan.damage,
-                                          kept_as=shown(path.name))
-    if entry.status == UNREADABLE or _loaded_before(warehouse, entry):
-        _lines_ledger_rows(warehouse, entry)
-        return documents
-    _stage_lines(warehouse, path, scan)
-    if file_stat(path) != before or scan.bytes_read != before[0]:
-        warehouse.execute(f"DELETE FROM {STAGED}")
-        entry.status, entry.note, entry.sha256 = UNREADABLE, CHANGED, ""
-    _lines_ledger_rows(warehouse, entry)
-    return documents
-
-
-def _loaded_before(warehouse: Warehouse, entry: InputFile) -> bool:
-    if not warehouse.scalar(
-            "SELECT count(*) FROM sluice.files WHERE pipeline = ? AND sha256 = ? AND status = ?",
-            [PIPELINE, entry.sha256, LOADED]):
-        return False
-    entry.status, entry.note = SKIPPED, "skipped: loaded before, unchanged"
-    return True
-
-
-def _stage_lines(warehouse: Warehouse, path: Path, scan: LineScan) -> None:
-    """Stage every line, ord = its line number: the lines read (numbered counting the
-    refused lines before them) and the refused ones, as rejected records. The engine
-    reads the file when it splits it exactly as JSON Lines does, and its rows account
-    for every line; otherwise sluice splits it."""
-    label = sql_string(shown(path.name) + ":")
-    refused = _engine_lines(warehouse, path) if (
-        scan.engine_safe and engine_can_open(path)) else None
-    if refused is None or _rows_read(warehouse) + len(refused) != scan.lines:
-        with tempfile.TemporaryDirectory(prefix="sluice-lines-",
-                                         dir=_spill_folder(warehouse)) as folder:
-            csv_path = Path(folder, "lines.csv")
-            refused = [(r.number, r.raw, r.reason)
-                       for r in split_exactly(path, csv_path, INVALID_UTF8)]
-            _read_into_adv_read(warehouse, split_lines_source(csv_path))
-    warehouse.execute(
-        "CREATE OR REPLACE TEMP TABLE adv_refused AS SELECT unnest(?) AS line_number, "
-        "unnest(?) AS raw, unnest(?) AS reason, unnest(generate_series(1, ?)) AS rank",
-        [[r[0] for r in refused], [r[1] for r in refused], [r[2] for r in refused],
-         len(refused)])
-    numbered = ("SELECT ord + (SELECT count(*) FROM adv_refused r "
-                "WHERE r.line_number - r.rank < ord) AS ord, text FROM adv_read")
-    warehouse.execute(f"""
-        INSERT INTO {STAGED} BY NAME
-        SELECT ord, {label} || ord AS name, sha256(text) AS sha256, text, valid, is_json,
-               CASE WHEN text IS NULL OR trim(text, '{BLANK_CHARACTERS}') = ''
-                    THEN 'blank line' END AS skip_reason
-        FROM ({_parsed(numbered)});
-        INSERT INTO {STAGED} BY NAME
-        SELECT line_number AS ord, {label} || line_number AS name, sha256(raw) AS sha256,
-               raw AS text, reason AS reject_reason, false AS valid, false AS is_json
-        FROM adv_refused;
-        DROP TABLE adv_read;
-        DROP TABLE adv_refused;
-    """)
-
-
-def _engine_lines(warehouse: Warehouse, path: Path) -> list[tuple[int, str, str]] | None:
-    """Temp table adv_read: the lines as the engine's scanner reads them; returns the
-    lines it refused, or None if it could not read the file at all."""
-    drop_scan_rejects(warehouse)
-    try:
-        _read_into_adv_read(warehouse, lines_source(path))
-    except (duckdb.IOException, duckdb.InvalidInputException):
-        return None
-    return scanner_rejects(warehouse, path)
-
-
-def _read_into_adv_read(warehouse: Warehouse, source: str) -> None:
-    warehouse.execute(f"""
-        CREATE OR REPLACE TEMP TABLE adv_read AS
-        SELECT row_number() OVER () AS ord, line AS text FROM {source}
-    """)
-
-
-def _rows_read(warehouse: Warehouse) -> int:
-    return int(warehouse.scalar("SELECT count(*) FROM adv_read"))
-
-
-def _spill_folder(warehouse: Warehouse) -> Path:
-    warehouse.spill_dir.mkdir(exist_ok=True)
-    return warehouse.spill_dir
