@@ -112,8 +112,10 @@ class _LineCounter:
         self.started = True
         lf = chunk.count(b"\n")
         self.lf += lf
-        self.cr += chunk.count(b"\r")
-        self.crlf += chunk.count(b"\r\n") + (self.previous_cr and chunk[0:1] == b"\n")
+        # CRs are rare; looking for one is far cheaper than counting them.
+        if b"\r" in chunk or self.previous_cr:
+            self.cr += chunk.count(b"\r")
+            self.crlf += chunk.count(b"\r\n") + (self.previous_cr and chunk[0:1] == b"\n")
         self.previous_cr = chunk.endswith(b"\r")
         if lf == 0:
             self.current += len(chunk)
