@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from sluice.errors import SluiceError, UsageError, WarehouseLocked, first_line
+from sluice.errors import SluiceError, UsageError, WarehouseLocked, user_message
 
 DEFAULT_WAREHOUSE = "warehouse.db"
 WAREHOUSE_ENV = "SLUICE_WAREHOUSE"
@@ -228,4 +228,4 @@ def _connect_duckdb(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise SluiceError(f"{path} is not a DuckDB warehouse file") from None
         if "Permission denied" in message:
             raise SluiceError(f"cannot open warehouse {path}: permission denied") from None
-        raise SluiceError(f"cannot open warehouse {path}: {first_line(error)}") from None
+        raise SluiceError(f"cannot open warehouse {path}: {user_message(error)}") from None
