@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sluice import ingest as ingest_run
 from sluice.contracts import Contract, Field
 from sluice.ledger import RunSummary
+from sluice.registry import Pipeline
 from sluice.warehouse import Result, Warehouse
 
-PIPELINE = "votes"
+PIPELINE_NAME = "votes"
 TARGET = "blog_analysis.votes"
 OUTLIER_VIEW = "blog_analysis.outlier_weeks"
 
@@ -26,7 +29,7 @@ CONTRACT = Contract(
     key="Id",
 )
 
-SPEC = ingest_run.KeyedJsonLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET)
+SPEC = ingest_run.KeyedJsonLines(pipeline=PIPELINE_NAME, contract=CONTRACT, target=TARGET)
 MODELS = resources.files(__package__) / "models"
 
 
@@ -43,3 +46,26 @@ def outliers(warehouse: Warehouse) -> Result:
     SPEC.ensure_target(warehouse)
     warehouse.run_sql_file(MODELS / "outlier_weeks.sql")
     return warehouse.query(f"SELECT * FROM {OUTLIER_VIEW}")
+
+
+if TYPE_CHECKING:
+    import typer
+
+# --- the declaration the registry reads ----------------------------------------------------
+
+HELP = "Vote events and the weeks whose volume stands out."
+
+
+def _commands() -> typer.Typer:
+    from sluice.pipelines.votes.cli import app
+
+    return app
+
+
+def _demo(warehouse: Warehouse, folder: Path, progress: ingest_run.Progress) -> dict[str, Any]:
+    from sluice.pipelines.votes.demo import run_demo
+
+    return run_demo(warehouse, folder, progress)
+
+
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=10, commands=_commands, demo=_demo)

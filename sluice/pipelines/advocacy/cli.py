@@ -1,0 +1,72 @@
+"""`sluice advocacy ...`: ingest advocate exports, the report, demo input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sluice import console
+from sluice.cli_options import JsonOption, WarehouseOption, check_folder_target, pipeline_app
+from sluice.lifecycle import check_all_read
+from sluice.pipelines import advocacy
+from sluice.pipelines.advocacy.generate import generate_advocates
+from sluice.pipelines.advocacy.report import build_report
+from sluice.pipelines.advocacy.sources import BATCH_FILES
+from sluice.warehouse import Warehouse
+
+app = pipeline_app(advocacy.HELP)
+
+
+@app.command("ingest")
+def advocacy_ingest(
+    source: Annotated[str, typer.Argument(
+        help="A folder of advocate JSON files, a .tar.gz of one, or a JSON Lines file.")],
+    warehouse: WarehouseOption = None,
+    batch_size: Annotated[int, typer.Option(
+        min=1, help="Files of a folder read per scan; bounds memory.")] = BATCH_FILES,
+    json: JsonOption = False,
+) -> None:
+    """Load advocate files (repairing files cut short), then rebuild the models."""
+    with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
+        run = advocacy.ingest(wh, source, progress, batch_size)
+    console.show_run(run, json, details=False)
+    check_all_read(run)
+
+
+@app.command("generate")
+def advocacy_generate(
+    folder: Annotated[Path, typer.Argument(help="The folder to write advocate files into.")],
+    count: Annotated[int, typer.Option("--advocates", min=0, help="Distinct advocates.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 7,
+    messy_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of messy files.")
+                           ] = 0.5,
+    json: JsonOption = False,
+) -> None:
+    """Write a demo export: one JSON file per advocate, about half of them messy."""
+    check_folder_target(folder, "FOLDER")
+    generated = generate_advocates(folder, count, seed=seed, messy_share=messy_share)
+    if json:
+        console.print_json(generated.as_dict())
+    else:
+        console.out.print(
+            f"wrote {generated.files:,} files to {folder}: {generated.advocates:,} advocates, "
+            f"{generated.messy_files:,} messy files ({generated.truncated:,} cut short, "
+            f"{generated.unrepairable:,} beyond repair), {generated.stray:,} stray files"
+        )
+
+
+@app.command("report")
+def advocacy_report(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
+    """Print the headline insights: top advocates, platforms, brands, outliers, quality."""
+    with Warehouse(warehouse, must_exist=True) as wh:
+        advocacy.build_models(wh)
+        report = build_report(wh)
+    if json:
+        console.print_json(report.as_dict())
+    else:
+        for title, result in report.sections.items():
+            console.print_result(result, title)
+        for finding in report.findings:
+            console.out.print(finding)
