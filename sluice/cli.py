@@ -21,6 +21,23 @@ for _pipeline in pipelines():
     app.add_typer(_pipeline.commands(), name=_pipeline.name, help=_pipeline.help)
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        console.out.print(f"sluice {version('sluice')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print sluice's version and exit.")] = False,
+) -> None:
+    """Raw files in, a contract decides for every record, an analytics warehouse out."""
+
+
 @app.command("demo")
 def demo(
     folder: Annotated[Path, typer.Option("--dir", help="Where to write the demo input.")] = Path(

@@ -96,6 +96,12 @@ def test_progress_bar_on_a_terminal(work: Path) -> None:
     assert b"reading big.jsonl" in seen or b"checking duplicates" in seen, seen[-500:]
 
 
+def test_version(work: Path) -> None:
+    from importlib.metadata import version
+
+    assert sluice("--version", cwd=work).stdout.strip() == f"sluice {version('sluice')}"
+
+
 def test_help_lists_the_commands(work: Path) -> None:
     top = sluice("--help", cwd=work).stdout
     assert "votes" in top and "demo" in top and "runs" in top
