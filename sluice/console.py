@@ -19,7 +19,13 @@ from sluice.ledger import RunSummary
 from sluice.paths import shown
 from sluice.warehouse import Result
 
+PIPED_WIDTH = 10_000
+
 out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:
+    # Piped or redirected output is read by programs and people scrolling a file: a
+    # table keeps its natural width instead of being cut to 80 columns.
+    out.width = PIPED_WIDTH
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

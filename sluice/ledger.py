@@ -82,7 +82,6 @@ class RunSummary:
     pipeline: str
     status: str = RUNNING
     files: list[InputFile] = field(default_factory=list)
-    headline: dict[str, object] = field(default_factory=dict)
     # Files loaded whole with nothing to report (read = loaded = one record each), counted
     # but not listed: a run over a million small files keeps no object per file.
     clean_files: int = 0
@@ -129,7 +128,6 @@ class RunSummary:
                 for f in self.files[:DETAILS_LIMIT]
             ],
             "file_details_omitted": max(0, len(self.files) - DETAILS_LIMIT),
-            **self.headline,
         }
 
 

@@ -83,7 +83,6 @@ class Warehouse:
         self.con.execute("SET temp_directory = ?", [str(self.spill_dir)])
         # sluice draws its own progress bar, and only on a terminal.
         self.con.execute("SET enable_progress_bar = false")
-        self._in_transaction = False
 
     @property
     def quarantine_dir(self) -> Path:
@@ -154,16 +153,14 @@ class Warehouse:
     def transaction(self) -> Iterator[None]:
         """Everything inside commits together, or not at all."""
         self.con.execute("BEGIN TRANSACTION")
-        self._in_transaction = True
         try:
             yield
         except BaseException:
-            self.con.execute("ROLLBACK")
+            # If the engine already aborted the transaction, the original error matters.
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
             raise
-        else:
-            self.con.execute("COMMIT")
-        finally:
-            self._in_transaction = False
+        self.con.execute("COMMIT")
 
     def run_sql_file(self, sql_file: Path | Traversable) -> None:
         """Run a SQL file written in DuckDB's dialect, transpiled to this warehouse's."""

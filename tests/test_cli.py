@@ -108,6 +108,16 @@ def test_help_lists_the_commands(work: Path) -> None:
     assert "ingest" in sluice("votes", "--help", cwd=work).stdout
 
 
+def test_piped_tables_are_not_cut_to_the_terminal_width(work: Path) -> None:
+    sluice("votes", "ingest", str(EXAMPLE), cwd=work)
+    printed = sluice("runs", cwd=work).stdout
+    header = next(line for line in printed.splitlines() if "pipeline" in line)
+    for column in ("run", "pipeline", "verb", "status", "started", "seconds", "files",
+                   "skipped", "read", "loaded", "duplicates", "rejected", "error"):
+        assert f" {column} " in header, header
+    assert "…" not in printed
+
+
 def test_runs_shows_the_ledger(work: Path) -> None:
     sluice("votes", "ingest", str(EXAMPLE), cwd=work)
     runs = sluice_json("runs", cwd=work)
