@@ -92,11 +92,6 @@ def _read(stream: BinaryIO, raw_digest: Any) -> bytes:
     return chunk
 
 
-def verify_gzip(path: Path, max_expansion: int = MAX_EXPANSION) -> int:
-    """Decompress the whole file with every check; returns the decompressed size."""
-    return sum(len(chunk) for chunk in gunzipped_chunks(path, max_expansion))
-
-
 def _zlib_reason(error: zlib.error) -> str:
     text = str(error)
     if "incorrect data check" in text:

@@ -57,6 +57,14 @@ def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
         yield update
 
 
+def show_summary(summary: dict[str, Any], as_json: bool, line: str) -> None:
+    """A command's result: its summary as JSON, or one line for a person."""
+    if as_json:
+        print_json(summary)
+    else:
+        out.print(line, markup=False)
+
+
 def show_run(run: RunSummary, as_json: bool, details: bool = True) -> None:
     """A run's summary as JSON, or as a table (per file, or by outcome)."""
     if as_json:

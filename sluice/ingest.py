@@ -139,28 +139,37 @@ def _stage_new_content(
     scan, staged_file = _scan_and_stage(warehouse, spec, offered)
     offered.sha256 = scan.sha256
     try:
-        if scan.damage:
-            raise DamagedInput(scan.damage)
-        after = file_stat(offered.path)
-        if after != before or scan.bytes_read != before[0]:
-            raise FileChanged(
-                f"changed while being read ({before[0]:,} bytes, then {after[0]:,}); not "
-                "loaded: offer it again when it is complete")
+        _check_read_whole(offered, scan, before)
         seen_before = _skip_if_seen(warehouse, spec, offered, scan.sha256, seen)
     except BaseException:
-        seen_before = True
+        _discard(warehouse, offered, staged_file)
         raise
-    finally:
-        if seen_before and staged_file is not None:
-            discard_staged_file(warehouse, offered.file_id)
     if seen_before:
+        _discard(warehouse, offered, staged_file)
         return None
     seen[offered.sha256] = shown(offered.path)
     if staged_file is None or not scan.engine_safe or staged_file.lines != scan.lines:
-        if staged_file is not None:
-            discard_staged_file(warehouse, offered.file_id)
+        _discard(warehouse, offered, staged_file)
         staged_file = _stage_split(warehouse, spec, offered, split_dir)
     return staged_file
+
+
+def _check_read_whole(offered: InputFile, scan: LineScan, before: tuple[int, int]) -> None:
+    """Raise if the bytes read cannot be trusted: a damaged compressed stream, or a file
+    that changed while it was read."""
+    if scan.damage:
+        raise DamagedInput(scan.damage)
+    after = file_stat(offered.path)
+    if after != before or scan.bytes_read != before[0]:
+        raise FileChanged(
+            f"changed while being read ({before[0]:,} bytes, then {after[0]:,}); not "
+            "loaded: offer it again when it is complete")
+
+
+def _discard(warehouse: Warehouse, offered: InputFile, staged_file: StagedFile | None
+             ) -> None:
+    if staged_file is not None:
+        discard_staged_file(warehouse, offered.file_id)
 
 
 def _skip_if_seen(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile,
@@ -177,9 +186,10 @@ def _scan_and_stage(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFi
                     ) -> tuple[LineScan, StagedFile | None]:
     """The file's scan, and its rows as the engine's scanner read them (None if the
     engine could not read it, or must not: a damaged compressed file)."""
-    if is_gzip_name(offered.path) or not engine_can_open(offered.path):
+    engine_may_read = engine_can_open(offered.path)
+    if is_gzip_name(offered.path) or not engine_may_read:
         scan = scan_lines(offered.path)
-        if scan.damage or not scan.engine_safe or not engine_can_open(offered.path):
+        if scan.damage or not scan.engine_safe or not engine_may_read:
             return scan, None
         return scan, _engine_stage(warehouse, spec, offered)
     stop = threading.Event()

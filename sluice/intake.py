@@ -17,6 +17,7 @@ from sluice.errors import UsageError
 
 GLOB_CHARACTERS = set("*?[")
 READ, SKIPPED, UNREADABLE = "read", "skipped", "unreadable"
+OWN_FILE = "sluice's own warehouse file or folder, never input"
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _expand(argument: str) -> list[Path]:
 def _entries(path: Path, wanted: tuple[str, ...], own: frozenset[Path]) -> Iterator[Entry]:
     resolved = path.resolve()
     if resolved in own:
-        yield Entry(resolved, SKIPPED, "sluice's own warehouse file or folder, never input",
+        yield Entry(resolved, SKIPPED, OWN_FILE,
                     resolved.name)
         return
     if path.is_dir():
@@ -123,7 +124,7 @@ def _walk(root: Path, folder: Path, wanted: tuple[str, ...], own: frozenset[Path
         path = Path(child.path)
         relative = str(path.relative_to(root))
         if path in own:
-            yield Entry(path, SKIPPED, "sluice's own warehouse file or folder, never input",
+            yield Entry(path, SKIPPED, OWN_FILE,
                         relative)
         elif child.name.startswith("."):
             yield Entry(path, SKIPPED, "hidden", relative)

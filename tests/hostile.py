@@ -26,9 +26,9 @@ from conftest import query, sluice
 CLASSES = ("bytes", "lines", "compression", "archives", "folders", "names", "identity",
            "numbers", "interrupts", "options")
 # Where each pipeline's loaded records land, one row per record, with the file's id.
-LOADED_ROWS = {
-    "votes": "SELECT _file_id, count(*) FROM blog_analysis.votes GROUP BY 1",
-    "advocacy": "SELECT file_id, count(*) FROM advocacy.raw_records GROUP BY 1",
+LOADED_ROWS = {  # pipeline: (table, its file id column)
+    "votes": ("blog_analysis.votes", "_file_id"),
+    "advocacy": ("advocacy.raw_records", "file_id"),
 }
 
 
@@ -92,10 +92,10 @@ def assert_promises(db: Path) -> None:
                            )[0][0] if "sluice.quarantine" in tables else 0
     assert without_reason == 0, "quarantine rows without a reason"
     loaded_rows: dict[int, int] = {}
-    for sql in LOADED_ROWS.values():
-        table = sql.split(" FROM ")[1].split()[0]
+    for table, file_id in LOADED_ROWS.values():
         if table in tables:
-            loaded_rows.update({int(k): int(v) for k, v in query(db, sql)})
+            loaded_rows.update({int(k): int(v) for k, v in query(
+                db, f"SELECT {file_id}, count(*) FROM {table} GROUP BY 1")})
     by_run: dict[int, list[tuple[Any, ...]]] = {}
     for row in files:
         by_run.setdefault(row[1], []).append(row)

@@ -47,14 +47,11 @@ def advocacy_generate(
     """Write a demo export: one JSON file per advocate, about half of them messy."""
     check_folder_target(folder, "FOLDER")
     generated = generate_advocates(folder, count, seed=seed, messy_share=messy_share)
-    if json:
-        console.print_json(generated.as_dict())
-    else:
-        console.out.print(
-            f"wrote {generated.files:,} files to {folder}: {generated.advocates:,} advocates, "
-            f"{generated.messy_files:,} messy files ({generated.truncated:,} cut short, "
-            f"{generated.unrepairable:,} beyond repair), {generated.stray:,} stray files"
-        )
+    console.show_summary(
+        generated.as_dict(), json,
+        f"wrote {generated.files:,} files to {folder}: {generated.advocates:,} advocates, "
+        f"{generated.messy_files:,} messy files ({generated.truncated:,} cut short, "
+        f"{generated.unrepairable:,} beyond repair), {generated.stray:,} stray files")
 
 
 @app.command("report")

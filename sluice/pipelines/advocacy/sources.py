@@ -40,6 +40,7 @@ from sluice import ledger
 from sluice.archives import unpack
 from sluice.errors import DamagedInput, UsageError, first_line
 from sluice.ingest import Progress
+from sluice.intake import OWN_FILE
 from sluice.ledger import LOADED, SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.paths import engine_can_open, engine_pattern, shown
 from sluice.warehouse import Warehouse
@@ -54,7 +55,6 @@ BATCH_FILES = 50_000
 MAX_FILE_BYTES = 64 << 20
 TOO_LARGE = "file larger than 64 MiB"
 CHANGED = "changed while being read; not loaded: offer it again when it is complete"
-OWN_FILE = "sluice's own warehouse file or folder, never input"
 NOT_REGULAR = "not a regular file (a link to a folder, a broken link, a pipe)"
 STAGED = "advocacy_staging.documents"
 _LISTING_CHUNK = 50_000

@@ -53,11 +53,8 @@ def votes_generate(
     """Write a realistic demo vote file, with duplicates, conflicts and broken lines."""
     check_file_target(path)
     generated = generate_votes(path, count, seed=seed, dirty=not clean, first_id=first_id)
-    if json:
-        console.print_json(generated.as_dict())
-    else:
-        console.out.print(
-            f"wrote {generated.lines:,} lines to {path}: {generated.votes:,} votes, "
-            f"{generated.duplicates:,} duplicates, {generated.conflicts:,} conflicts, "
-            f"{generated.broken + generated.invalid_utf8:,} broken lines"
-        )
+    console.show_summary(
+        generated.as_dict(), json,
+        f"wrote {generated.lines:,} lines to {path}: {generated.votes:,} votes, "
+        f"{generated.duplicates:,} duplicates, {generated.conflicts:,} conflicts, "
+        f"{generated.broken + generated.invalid_utf8:,} broken lines")
