@@ -28,12 +28,27 @@ def user_message(error: BaseException) -> str:
         return "the engine could not read or write a file"
     if isinstance(error, duckdb.InterruptException) or text == "Query interrupted":
         return "the engine's work was interrupted"
+    if type(error).__module__.startswith("psycopg"):
+        return _postgres_message(error)
     if isinstance(error, duckdb.Error):
         return f"the warehouse engine failed ({type(error).__name__})"
     if isinstance(error, OSError):
         where = f": {error.filename}" if error.filename else ""
         return f"{error.strerror or type(error).__name__}{where}"
     return f"unexpected {type(error).__name__}"
+
+
+def _postgres_message(error: BaseException) -> str:
+    """A PostgreSQL error in sluice's words, by its SQLSTATE class."""
+    state = str(getattr(error, "sqlstate", "") or "")
+    if state.startswith("53"):
+        return "the PostgreSQL server ran out of a resource (disk, memory or connections)"
+    if state.startswith(("08", "57")) or not state:
+        return "lost the connection to the PostgreSQL warehouse, or the server shut down"
+    if state.startswith("42"):
+        return ("the PostgreSQL warehouse does not have the tables sluice expects (was it "
+                "changed by hand?)")
+    return f"the PostgreSQL warehouse refused the work ({type(error).__name__})"
 
 
 class SluiceError(Exception):

@@ -55,7 +55,7 @@ class KeyedJsonLines:
     target: str
 
     def ensure_target(self, warehouse: Warehouse) -> None:
-        warehouse.execute(merge.target_ddl(self.contract, self.target))
+        warehouse.destination.execute(merge.target_ddl(self.contract, self.target))
 
 
 def ingest(

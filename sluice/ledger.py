@@ -132,7 +132,7 @@ class RunSummary:
 
 
 def ensure_ledger(warehouse: Warehouse) -> None:
-    warehouse.execute(LEDGER_DDL)
+    warehouse.destination.execute(LEDGER_DDL)
 
 
 def start_run(warehouse: Warehouse, pipeline: str, verb: str) -> RunSummary:
@@ -143,14 +143,15 @@ def start_run(warehouse: Warehouse, pipeline: str, verb: str) -> RunSummary:
     copies a killed run left behind are settled.
     """
     ensure_ledger(warehouse)
-    warehouse.execute(
+    destination = warehouse.destination
+    destination.execute(
         "UPDATE sluice.runs SET status = ?, error = 'process ended before the run committed' "
         "WHERE status = ?",
         [INTERRUPTED, RUNNING],
     )
     settle_partial_folders(warehouse, lambda run_id: committed(warehouse, run_id))
-    run_id = int(warehouse.scalar("SELECT nextval('sluice.run_ids')"))
-    warehouse.execute(
+    run_id = destination.reserve_ids("sluice.run_ids", 1)
+    destination.execute(
         "INSERT INTO sluice.runs (run_id, pipeline, verb, started, status) VALUES (?, ?, ?, ?, ?)",
         [run_id, pipeline, verb, _now(), RUNNING],
     )
@@ -158,7 +159,8 @@ def start_run(warehouse: Warehouse, pipeline: str, verb: str) -> RunSummary:
 
 
 def committed(warehouse: Warehouse, run_id: int) -> bool:
-    status = warehouse.scalar("SELECT status FROM sluice.runs WHERE run_id = ?", [run_id])
+    status = warehouse.destination.scalar("SELECT status FROM sluice.runs WHERE run_id = ?",
+                                          [run_id])
     return bool(status == SUCCEEDED)
 
 
@@ -175,9 +177,9 @@ def record_files(warehouse: Warehouse, run: RunSummary) -> None:
          f.status, f.records_read, f.loaded, f.duplicates, f.rejected, f.note)
         for f in run.files
     ]
-    warehouse.insert_rows("sluice.files", rows)
+    warehouse.destination.insert_rows("sluice.files", rows)
     run.status = SUCCEEDED
-    warehouse.execute(
+    warehouse.destination.execute(
         "UPDATE sluice.runs SET finished = ?, status = ?, files = ?, files_skipped = ?, "
         "records_read = ?, loaded = ?, duplicates = ?, rejected = ?, error = NULL "
         "WHERE run_id = ?",
@@ -186,10 +188,23 @@ def record_files(warehouse: Warehouse, run: RunSummary) -> None:
     )
 
 
+def record_whole_files(warehouse: Warehouse, run: RunSummary, engine_sql: str) -> None:
+    """Ledger rows for files read whole, each one record loaded, straight from an engine
+    query (columns file_id, path, size, modified_ns, sha256): a run over a million small
+    files keeps no Python object per file. They are counted in `run.clean_files`."""
+    warehouse.destination.push(
+        "sluice.files", ["file_id", "run_id", "pipeline", "path", "size", "modified_ns",
+                         "sha256", "status", "records_read", "loaded", "duplicates",
+                         "rejected"],
+        f"SELECT file_id, ? AS run_id, ? AS pipeline, path, size, modified_ns, sha256, "
+        f"'{LOADED}' AS status, 1 AS records_read, 1 AS loaded, 0 AS duplicates, "
+        f"0 AS rejected FROM ({engine_sql})", [run.run_id, run.pipeline])
+
+
 def end_run(warehouse: Warehouse, run: RunSummary, status: str, error: str) -> None:
     """Mark a rolled-back run failed or interrupted, in its own commit, with no counts:
     nothing it read was kept. A run that committed before the error stays succeeded."""
-    warehouse.execute(
+    warehouse.destination.execute(
         "UPDATE sluice.runs SET finished = ?, status = ?, error = ? "
         "WHERE run_id = ? AND status = ?",
         [_now(), status, error, run.run_id, RUNNING],
@@ -203,8 +218,10 @@ def next_file_id(warehouse: Warehouse) -> int:
 
 
 def next_file_ids(warehouse: Warehouse, count: int) -> list[int]:
-    return [int(row[0]) for row in warehouse.query(
-        "SELECT nextval('sluice.file_ids') FROM range(?)", [count]).rows]
+    if count <= 0:
+        return []
+    first = warehouse.destination.reserve_ids("sluice.file_ids", count)
+    return list(range(first, first + count))
 
 
 def known_sha256(warehouse: Warehouse, pipeline: str, offered: InputFile) -> str | None:
@@ -213,7 +230,7 @@ def known_sha256(warehouse: Warehouse, pipeline: str, offered: InputFile) -> str
     Trusting it (as make and rsync do) makes re-offering a loaded file cost a stat,
     whatever its size; any change to the file changes its size or modification time.
     """
-    known = warehouse.scalar(
+    known = warehouse.destination.scalar(
         "SELECT sha256 FROM sluice.files WHERE pipeline = ? AND path = ? AND size = ? "
         "AND modified_ns = ? AND sha256 <> '' LIMIT 1",
         [pipeline, shown(offered.path), offered.size, offered.modified_ns],
@@ -223,7 +240,7 @@ def known_sha256(warehouse: Warehouse, pipeline: str, offered: InputFile) -> str
 
 def already_loaded(warehouse: Warehouse, pipeline: str, sha256: str) -> str | None:
     """The path under which this content was loaded before, if it was."""
-    row = warehouse.scalar(
+    row = warehouse.destination.scalar(
         "SELECT path FROM sluice.files WHERE pipeline = ? AND sha256 = ? AND status = ? "
         "ORDER BY file_id LIMIT 1",
         [pipeline, sha256, LOADED],
@@ -239,15 +256,37 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+RUN_COLUMNS = ["run_id", "pipeline", "verb", "status", "started", "finished", "seconds",
+               "files", "files_skipped", "files_unreadable", "read", "loaded", "duplicates",
+               "rejected", "error"]
+
+
 def recent_runs(warehouse: Warehouse, limit: int) -> Result:
-    if not warehouse.scalar("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'sluice' "
-                            "AND table_name = 'runs' AND database_name = current_database()"):
-        return Result(["run", "pipeline", "status"], [])
-    return warehouse.query(
-        "SELECT run_id AS run, pipeline, verb, status, strftime(started, '%Y-%m-%d %H:%M:%S') "
-        "AS started, round(epoch(finished - started), 2) AS seconds, files, "
-        "files_skipped AS skipped, records_read AS read, loaded, duplicates, rejected, error "
-        "FROM sluice.runs ORDER BY run_id DESC LIMIT ?", [limit])
+    """The newest runs first, under the names a run's summary uses (`RunSummary.as_dict`).
+    Times are the ledger's (UTC, no zone); seconds and the count of unreadable files are
+    computed here, so the SQL is plain and runs on every destination."""
+    destination = warehouse.destination
+    if not destination.scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'sluice' "
+            "AND table_name = 'runs' AND table_catalog = current_database()"):
+        return Result(RUN_COLUMNS, [])
+    runs = destination.query(
+        "SELECT run_id, pipeline, verb, status, started, finished, files, files_skipped, "
+        "records_read, loaded, duplicates, rejected, error "
+        "FROM sluice.runs ORDER BY run_id DESC LIMIT ?", [limit]).rows
+    unreadable: dict[int, int] = {}
+    if runs:
+        unreadable = {int(run_id): int(count) for run_id, count in destination.query(
+            "SELECT run_id, count(*) FROM sluice.files WHERE status = ? AND run_id >= ? "
+            "GROUP BY run_id", [UNREADABLE, runs[-1][0]]).rows}
+    rows = []
+    for (run_id, pipeline, verb, status, started, finished, files, skipped, read, loaded,
+         duplicates, rejected, error) in runs:
+        seconds = None if finished is None else round((finished - started).total_seconds(), 2)
+        rows.append((run_id, pipeline, verb, status, started, finished, seconds, files,
+                     skipped, None if files is None else unreadable.get(run_id, 0), read,
+                     loaded, duplicates, rejected, error))
+    return Result(RUN_COLUMNS, rows)
 
 
 def _now() -> datetime:

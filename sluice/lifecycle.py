@@ -7,8 +7,6 @@ import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import duckdb
-
 from sluice import interrupts, ledger
 from sluice.errors import InputNotRead, RunInterrupted, user_message
 from sluice.ledger import FAILED, INTERRUPTED, RunSummary
@@ -49,7 +47,7 @@ def _end_rolled_back(warehouse: Warehouse, run: RunSummary, error: BaseException
 
 def _mark(warehouse: Warehouse, run: RunSummary, status: str, error: str) -> None:
     # If even this fails, the run stays `running` and the next run marks it interrupted.
-    with contextlib.suppress(duckdb.Error):
+    with contextlib.suppress(Exception):
         ledger.end_run(warehouse, run, status, error)
 
 

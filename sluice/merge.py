@@ -23,6 +23,8 @@ from sluice.staging import (
 from sluice.warehouse import Warehouse
 
 VERDICTS = "verdicts"
+# The target's rows whose key a staged row carries: what classification compares with.
+KNOWN = "known_rows"
 LINEAGE_COLUMN = "_file_id"
 DUPLICATE, CONFLICT = "duplicate", "conflict"
 VALID = "s.reasons IS NULL AND NOT s.blank"
@@ -48,6 +50,7 @@ def classify(warehouse: Warehouse, contract: Contract, target: str) -> None:
     """Fill the temporary table `verdicts` with every valid staged row that must not be
     loaded: a duplicate or a conflict of a record that came first."""
     key = f'"{contract.key}"'
+    _known_rows(warehouse, contract, target)
     warehouse.execute(f"""
         -- A key seen before in file order is never above the running maximum of the keys
         -- before it, so only such rows can repeat a key. Exports mostly come in key order,
@@ -72,7 +75,7 @@ def classify(warehouse: Warehouse, contract: Contract, target: str) -> None:
         CREATE OR REPLACE TEMP TABLE {VERDICTS} AS
         SELECT s.rowid AS row, s.file_id,
                CASE WHEN {same_content(contract, "s", "t")} THEN '{DUPLICATE}' ELSE '{CONFLICT}' END AS verdict
-        FROM {STAGED} s JOIN {target} t ON s.{key} = t.{key}
+        FROM {STAGED} s JOIN {KNOWN} t ON s.{key} = t.{key}
         WHERE {VALID}
         UNION ALL
         SELECT later.row, later.file_id,
@@ -80,18 +83,42 @@ def classify(warehouse: Warehouse, contract: Contract, target: str) -> None:
         FROM repeats later JOIN repeats first ON first.{key} = later.{key} AND first.rn = 1
         WHERE later.rn > 1 AND later.{key} NOT IN (
             -- the warehouse probed with the few repeated keys, never hashed whole
-            SELECT t.{key} FROM {target} t SEMI JOIN repeated_keys k ON t.{key} = k.key);
+            SELECT t.{key} FROM {KNOWN} t SEMI JOIN repeated_keys k ON t.{key} = k.key);
     """)
+
+
+def _known_rows(warehouse: Warehouse, contract: Contract, target: str) -> None:
+    """Engine table `known_rows`: the target's rows whose key a valid staged row has.
+
+    On the engine's own file that is the target itself (a view; the join finds them).
+    Elsewhere the staged keys go to the destination, which finds its matching rows, and
+    only those come back; when no staged key falls within the target's range of keys,
+    nothing needs to go at all.
+    """
+    destination, key = warehouse.destination, f'"{contract.key}"'
+    if destination.shares_engine:
+        warehouse.execute(f"CREATE OR REPLACE TEMP VIEW {KNOWN} AS SELECT * FROM {target}")
+        return
+    low, high = destination.query(f"SELECT min({key}), max({key}) FROM {target}").rows[0]
+    key_type = next(f.sql_type for f in contract.fields if f.name == contract.key)
+    in_range = (f"SELECT DISTINCT s.{key} FROM {STAGED} s WHERE {VALID} "
+                f"AND s.{key} BETWEEN ? AND ?")
+    if low is None or not warehouse.scalar(f"SELECT count(*) FROM ({in_range})", [low, high]):
+        columns = ", ".join(f'CAST(NULL AS {f.sql_type}) AS "{f.name}"' for f in contract.fields)
+        warehouse.execute(f"CREATE OR REPLACE TEMP TABLE {KNOWN} AS SELECT {columns} LIMIT 0")
+        return
+    with warehouse.keys_at_destination(in_range, f"{key} {key_type}", [low, high]) as keys:
+        destination.pull(f"SELECT t.* FROM {target} t JOIN {keys} k USING ({key})", None,
+                         KNOWN)
 
 
 def load_new(warehouse: Warehouse, contract: Contract, target: str) -> None:
     """Insert every valid staged row that has no verdict against it."""
     columns = ", ".join(f's."{n}"' for n in contract.names)
-    warehouse.execute(f"""
-        INSERT INTO {target}
-        SELECT {columns}, s.file_id FROM {STAGED} s ANTI JOIN {VERDICTS} v ON s.rowid = v.row
-        WHERE {VALID}
-    """)
+    warehouse.destination.push(
+        target, [*(f'"{n}"' for n in contract.names), LINEAGE_COLUMN],
+        f"SELECT {columns}, s.file_id FROM {STAGED} s ANTI JOIN {VERDICTS} v "
+        f"ON s.rowid = v.row WHERE {VALID}")
 
 
 def quarantine_rejects(
@@ -104,10 +131,9 @@ def quarantine_rejects(
     for f in files:
         warehouse.execute("INSERT INTO staged_files VALUES (?, ?, ?)",
                           [f.file_id, shown(f.path), f.first_rowid])
-    warehouse.execute(f"""
-        INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
-        SELECT ?, ?, b.file_id, f.path, {line_number_sql("b.file_id", "b.position")}, b.raw,
-               b.reasons
+    warehouse.destination.push("sluice.quarantine", QUARANTINE_COLUMNS, f"""
+        SELECT ? AS run_id, ? AS pipeline, b.file_id, f.path,
+               {line_number_sql("b.file_id", "b.position")} AS line_number, b.raw, b.reasons
         FROM {STAGED_BROKEN} b JOIN staged_files f USING (file_id)
         UNION ALL
         SELECT ?, ?, r.file_id, f.path, r.line_number, r.raw, r.reasons
@@ -139,9 +165,10 @@ def _quarantine_conflicts(
             WHERE position IN (SELECT unnest(?))
         """, [positions])
         drop_scan_rejects(warehouse)
-        warehouse.execute(f"""
-            INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
-            SELECT ?, ?, ?, ?, {line_number_sql("?", "position")}, line, [?]
+        warehouse.destination.push("sluice.quarantine", QUARANTINE_COLUMNS, f"""
+            SELECT ? AS run_id, ? AS pipeline, ? AS file_id, ? AS source_file,
+                   {line_number_sql("?", "position")} AS line_number, line AS raw,
+                   [?] AS reasons
             FROM conflict_lines ORDER BY position
         """, [run_id, pipeline, f.file_id, shown(f.path), f.file_id, reason])
 
@@ -154,20 +181,25 @@ def count_outcomes(warehouse: Warehouse, target: str, files: list[StagedFile]
     ids = [f.file_id for f in files]
     if not ids:
         return counts
-    for file_id, n in warehouse.query(
+    # The run's file ids are above every earlier run's, and only this run writes now.
+    this_run = [min(ids), max(ids)]
+    destination = warehouse.destination
+    for file_id, n in destination.query(
         f"SELECT {LINEAGE_COLUMN}, count(*) FROM {target} "
-        f"WHERE {LINEAGE_COLUMN} IN (SELECT unnest(?)) GROUP BY 1", [ids]
+        f"WHERE {LINEAGE_COLUMN} BETWEEN ? AND ? GROUP BY 1", this_run
     ).rows:
-        counts[file_id].loaded = n
+        if file_id in counts:
+            counts[file_id].loaded = n
     for file_id, n in warehouse.query(
         f"SELECT file_id, count(*) FROM {VERDICTS} WHERE verdict = ? GROUP BY 1", [DUPLICATE]
     ).rows:
         counts[file_id].duplicates = n
-    for file_id, n in warehouse.query(
-        "SELECT file_id, count(*) FROM sluice.quarantine WHERE file_id IN (SELECT unnest(?)) "
-        "GROUP BY 1", [ids]
+    for file_id, n in destination.query(
+        "SELECT file_id, count(*) FROM sluice.quarantine WHERE file_id BETWEEN ? AND ? "
+        "GROUP BY 1", this_run
     ).rows:
-        counts[file_id].rejected = n
+        if file_id in counts:
+            counts[file_id].rejected = n
     return counts
 
 

@@ -27,11 +27,12 @@ CREATE TABLE IF NOT EXISTS sluice.quarantine (
 PARTIAL = ".partial"
 # A file name's longest form on common file systems, less room for ".why.txt" and "N-".
 NAME_BYTES = 255 - len(".why.txt") - 8
-QUARANTINE_COLUMNS = "run_id, pipeline, file_id, source_file, line_number, raw, reasons"
+QUARANTINE_COLUMNS = ("run_id", "pipeline", "file_id", "source_file", "line_number", "raw",
+                      "reasons")
 
 
 def ensure_quarantine(warehouse: Warehouse) -> None:
-    warehouse.execute(QUARANTINE_DDL)
+    warehouse.destination.execute(QUARANTINE_DDL)
 
 
 def run_folder(warehouse: Warehouse, run_id: int) -> Path:

@@ -1,27 +1,29 @@
-"""The analytics warehouse: where it lives, how to connect, transactions and SQL files.
+"""The analytics warehouse: an embedded DuckDB engine and the destination its tables land
+in (a DuckDB file, or a PostgreSQL database given by URL).
 
-Pipelines talk to a `Warehouse`, never to a driver, so that another engine (a
-PostgreSQL URL) can be added here without touching them. SQL models are written once
-in DuckDB's dialect; `run_sql_file` transpiles them with sqlglot for other engines.
+Pipelines talk to a `Warehouse`, never to a driver: `execute`, `query` and `scalar` run
+on the engine (staging, validation, classification: temp tables), `warehouse.destination`
+holds the ledger, the quarantine and the pipelines' tables. For a DuckDB file the two are
+one connection; for PostgreSQL rows move between them by `push` and `pull`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from sluice.errors import SluiceError, UsageError, WarehouseLocked, user_message
+from sluice.destinations import Destination, Result, is_postgres_url
+from sluice.errors import UsageError
+
+__all__ = ["Result", "Warehouse"]
 
 DEFAULT_WAREHOUSE = "warehouse.db"
 WAREHOUSE_ENV = "SLUICE_WAREHOUSE"
@@ -29,16 +31,13 @@ MEMORY_LIMIT_ENV = "SLUICE_MEMORY_LIMIT"
 # DuckDB spills to disk past this; it keeps a 10-million-row ingest well under 2 GB.
 DEFAULT_MEMORY_LIMIT = "1GB"
 
-BULK_PARAMETER_ROWS = 5_000
-NULL_TEXT = "\\N"
-# The catalog the warehouse file is attached as; no schema of sluice's has this name.
-CATALOG = "sluice_warehouse"
 _MEMORY_SIZE = re.compile(r"(?P<number>[0-9]+(\.[0-9]+)?)\s*(?P<unit>%|B|[KMGT]i?B)",
                           re.IGNORECASE)
 _UNIT_BYTES = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
                "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 MIN_MEMORY_BYTES = 64 * 10**6
-_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
+# The table that carries an engine's keys to the destination (`keys_at_destination`).
+KEYS_TABLE = "sluice_keys"
 
 
 def resolve_location(location: str | os.PathLike[str] | None) -> str:
@@ -48,59 +47,43 @@ def resolve_location(location: str | os.PathLike[str] | None) -> str:
     return os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
 
 
-@dataclass(frozen=True)
-class Result:
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-
-    def dicts(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
 class Warehouse:
-    """A connection to one warehouse; DuckDB file by default."""
-
-    dialect = "duckdb"
+    """The engine and one destination: a DuckDB file by default, or PostgreSQL by URL."""
 
     def __init__(self, location: str | os.PathLike[str] | None = None,
                  must_exist: bool = False, read_only: bool = False) -> None:
         self.location = resolve_location(location)
-        if "://" in self.location:
-            scheme = self.location.split("://", 1)[0]
-            raise UsageError(
-                f"warehouse URL scheme '{scheme}' is not supported yet; "
-                "use a DuckDB file path"
-            )
-        self.path = Path(self.location).resolve()
-        if (must_exist or read_only) and not self.path.exists():
-            raise UsageError(
-                f"warehouse {self.location} does not exist; run an ingest first, or name "
-                f"the warehouse with --warehouse or {WAREHOUSE_ENV}")
         memory_limit = _memory_limit()
-        self.con = _connect_duckdb(self.path, read_only)
+        self.con = duckdb.connect(":memory:")
+        try:
+            self.destination = _open_destination(self.location, self.con, must_exist,
+                                                 read_only)
+        except BaseException:
+            self.con.close()
+            raise
         self.con.execute("SET memory_limit = ?", [memory_limit])
-        # Spill next to the warehouse, as DuckDB does for a database it opens itself.
         self.con.execute("SET temp_directory = ?", [str(self.spill_dir)])
         # sluice draws its own progress bar, and only on a terminal.
         self.con.execute("SET enable_progress_bar = false")
 
     @property
+    def dialect(self) -> str:
+        return self.destination.dialect
+
+    @property
     def quarantine_dir(self) -> Path:
-        """Where copies of files that cannot be read are kept: this warehouse's own
-        folder beside it, so two warehouses in one folder never share one."""
-        return self.path.with_name(self.path.name + ".quarantine")
+        return self.destination.quarantine_dir
 
     @property
     def spill_dir(self) -> Path:
-        return self.path.with_name(self.path.name + ".tmp")
+        return self.destination.spill_dir
 
     def own_paths(self) -> frozenset[Path]:
         """The files and folders that belong to this warehouse; never read as input."""
-        name = self.path.name
-        return frozenset(self.path.with_name(name + suffix)
-                         for suffix in ("", ".wal", ".tmp", ".quarantine"))
+        return self.destination.own_paths()
 
     def close(self) -> None:
+        self.destination.close()
         self.con.close()
         with contextlib.suppress(OSError):
             self.spill_dir.rmdir()  # only if the engine and sluice left it empty
@@ -110,6 +93,8 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # --- the engine ----------------------------------------------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.con.execute(sql, params or [])
@@ -123,57 +108,78 @@ class Warehouse:
         row = self.con.execute(sql, params or []).fetchone()
         return None if row is None else row[0]
 
-    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert many rows at once. Up to a few thousand go as one list per column;
-        beyond that through a temporary CSV file, because a list parameter costs the
-        engine far more memory per value than the rows themselves."""
-        if not rows:
-            return
-        if len(rows) <= BULK_PARAMETER_ROWS:
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            self.execute(f"INSERT INTO {table} SELECT " + ", ".join(["unnest(?)"] * len(columns)),
-                         columns)
-            return
-        self.spill_dir.mkdir(exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", encoding="utf-8",
-                                         dir=self.spill_dir, delete=False) as stream:
-            csv.writer(stream).writerows(
-                [NULL_TEXT if value is None else value for value in row] for row in rows)
-        try:
-            self.execute(
-                f"INSERT INTO {table} SELECT * FROM read_csv(?, header = false, "
-                f"all_varchar = true, nullstr = '{NULL_TEXT}', quote = '\"', escape = '\"', "
-                "delim = ',', auto_detect = false, columns = "
-                "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(rows[0]))) + "})",
-                [stream.name])
-        finally:
-            os.unlink(stream.name)
+    # --- both ----------------------------------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Everything inside commits together, or not at all."""
-        self.con.execute("BEGIN TRANSACTION")
+        """Everything inside commits together, or not at all: the destination's
+        transaction, and the engine's when the engine is a separate database."""
+        destination = self.destination
+        destination.begin()
+        if not destination.shares_engine:
+            self.con.execute("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
-            # If the engine already aborted the transaction, the original error matters.
-            with contextlib.suppress(duckdb.Error):
-                self.con.execute("ROLLBACK")
+            destination.rollback()
+            if not destination.shares_engine:
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute("ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        destination.commit()
+        if not destination.shares_engine:
+            self.con.execute("COMMIT")
+
+    @contextmanager
+    def keys_at_destination(self, engine_sql: str, columns_ddl: str,
+                            params: Sequence[Any] | None = None) -> Iterator[str]:
+        """A table the destination's SQL can join, holding the rows of an engine query
+        (keys to match against destination tables), for the length of the block; yields
+        its name. On a separate destination it is a temp table filled by COPY."""
+        destination = self.destination
+        if destination.shares_engine:
+            self.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS_TABLE} AS {engine_sql}", params)
+        else:
+            destination.execute(f"CREATE TEMP TABLE {KEYS_TABLE} ({columns_ddl})")
+            columns = [part.split()[0] for part in columns_ddl.split(",")]
+            destination.push(KEYS_TABLE, columns, engine_sql, params)
+        try:
+            yield KEYS_TABLE
+        finally:
+            (self if destination.shares_engine else destination).execute(
+                f"DROP TABLE IF EXISTS {KEYS_TABLE}")
+
+    def pull_for_keys(self, engine_keys_sql: str, columns_ddl: str, destination_sql: str,
+                      engine_table: str) -> None:
+        """Engine table `engine_table`: a destination query that joins `sluice_keys`,
+        the rows of an engine query (see `keys_at_destination`)."""
+        with self.keys_at_destination(engine_keys_sql, columns_ddl):
+            self.destination.pull(destination_sql, None, engine_table)
 
     def run_sql_file(self, sql_file: Path | Traversable) -> None:
-        """Run a SQL file written in DuckDB's dialect, transpiled to this warehouse's."""
-        for statement in self.transpile(sql_file.read_text(encoding="utf-8")):
-            self.execute(statement)
+        """Run a SQL file written in DuckDB's dialect on the destination, transpiled."""
+        for statement in self.destination.transpile(sql_file.read_text(encoding="utf-8")):
+            self.destination.execute(statement)
 
-    def transpile(self, sql: str) -> list[str]:
-        """The statements of a DuckDB-dialect script, in this warehouse's dialect."""
-        if self.dialect == "duckdb":
-            return [sql]
-        import sqlglot  # only other engines need it; it costs 50 ms at start-up
 
-        return sqlglot.transpile(sql, read="duckdb", write=self.dialect, pretty=True)
+def _open_destination(location: str, engine: duckdb.DuckDBPyConnection, must_exist: bool,
+                      read_only: bool) -> Destination:
+    if is_postgres_url(location):
+        from sluice.destinations.postgres import PostgresDatabase
+
+        return PostgresDatabase(location, engine, read_only)
+    if "://" in location:
+        scheme = location.split("://", 1)[0]
+        raise UsageError(f"warehouse URL scheme '{scheme}' is not supported; use a DuckDB "
+                         "file path or a postgresql:// URL")
+    from sluice.destinations.duckdb_file import DuckDBFile
+
+    path = Path(location).resolve()
+    if (must_exist or read_only) and not path.exists():
+        raise UsageError(
+            f"warehouse {location} does not exist; run an ingest first, or name "
+            f"the warehouse with --warehouse or {WAREHOUSE_ENV}")
+    return DuckDBFile(engine, path, read_only)
 
 
 def _memory_limit() -> str:
@@ -196,33 +202,3 @@ def _memory_limit() -> str:
         raise UsageError(f"{MEMORY_LIMIT_ENV}={value!r} is too small; sluice needs at "
                          "least 64MB")
     return f"{size['number']}{size['unit']}"
-
-
-def _connect_duckdb(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """The warehouse file attached under a fixed catalog name, so that no file name (say
-    `sluice.db`, whose catalog would clash with the schema `sluice`) can make a table
-    name ambiguous."""
-    if path.is_dir():
-        raise UsageError(f"warehouse {path} is a folder, not a DuckDB file")
-    if not path.parent.is_dir():
-        raise UsageError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute(f"ATTACH ? AS {CATALOG}" + (" (READ_ONLY)" if read_only else ""),
-                    [str(path)])
-        con.execute(f"USE {CATALOG}")
-        return con
-    except duckdb.Error as error:
-        con.close()
-        message = str(error)
-        holder = _LOCK_HOLDER.search(message)
-        if holder:
-            raise WarehouseLocked(
-                f"warehouse {path} is in use by another process "
-                f"(PID {holder['pid']}); try again when it has finished"
-            ) from None
-        if "not a valid DuckDB database file" in message:
-            raise SluiceError(f"{path} is not a DuckDB warehouse file") from None
-        if "Permission denied" in message:
-            raise SluiceError(f"cannot open warehouse {path}: permission denied") from None
-        raise SluiceError(f"cannot open warehouse {path}: {user_message(error)}") from None

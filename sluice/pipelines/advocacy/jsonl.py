@@ -11,7 +11,7 @@ import duckdb
 
 from sluice import ledger
 from sluice.contracts import INVALID_UTF8
-from sluice.ledger import LOADED, SKIPPED, UNREADABLE, InputFile, RunSummary
+from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.lines import LineScan, file_stat, scan_lines, split_exactly
 from sluice.paths import engine_can_open, shown
 from sluice.pipelines.advocacy.sources import (
@@ -70,9 +70,7 @@ def stage_json_lines(warehouse: Warehouse, run: RunSummary, path: Path) -> Docum
 
 
 def _loaded_before(warehouse: Warehouse, entry: InputFile) -> bool:
-    if not warehouse.scalar(
-            "SELECT count(*) FROM sluice.files WHERE pipeline = ? AND sha256 = ? AND status = ?",
-            [PIPELINE, entry.sha256, LOADED]):
+    if ledger.already_loaded(warehouse, PIPELINE, entry.sha256) is None:
         return False
     entry.status, entry.note = SKIPPED, "skipped: loaded before, unchanged"
     return True

@@ -26,6 +26,7 @@ from sluice.quarantine import QUARANTINE_COLUMNS, ensure_quarantine, keep_unread
 from sluice.warehouse import Warehouse
 
 SCHEMA_SQL = resources.files("sluice.pipelines.advocacy") / "schema.sql"
+MIGRATE_DUCKDB_SQL = resources.files("sluice.pipelines.advocacy") / "migrate_duckdb.sql"
 RAW_TEXT_LIMIT = 65_536
 
 
@@ -36,7 +37,7 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
     path = Path(source)
     with recorded_run(warehouse, PIPELINE, "ingest") as run:
         ensure_quarantine(warehouse)
-        warehouse.run_sql_file(SCHEMA_SQL)
+        ensure_schema(warehouse)
         if sources.is_json_lines(path):
             _load(warehouse, run, progress,
                   lambda: jsonl.stage_json_lines(warehouse, run, path))
@@ -45,6 +46,13 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
                 _load(warehouse, run, progress, lambda: sources.stage_folder(
                     warehouse, run, root, batch_size, progress))
     return run
+
+
+def ensure_schema(warehouse: Warehouse) -> None:
+    """The advocacy tables; a DuckDB warehouse of an earlier sluice is upgraded."""
+    warehouse.run_sql_file(SCHEMA_SQL)
+    if warehouse.dialect == "duckdb":
+        warehouse.run_sql_file(MIGRATE_DUCKDB_SQL)
 
 
 def _load(warehouse: Warehouse, run: RunSummary, progress: Progress,
@@ -130,14 +138,14 @@ def _quarantine_rejected(warehouse: Warehouse, run: RunSummary, lines: bool) -> 
     """Records that could not be repaired, each with its reason (a line of a JSON Lines
     file keeps its line number); their checksums, so that the same bytes delivered again
     are known as quarantined before."""
-    warehouse.execute(f"""
-        INSERT INTO sluice.quarantine ({QUARANTINE_COLUMNS})
-        SELECT ?, '{PIPELINE}', i.file_id, f.name, {"f.ord" if lines else "NULL"},
-               left(f.text, {RAW_TEXT_LIMIT}), [r.reason]
+    destination = warehouse.destination
+    destination.push("sluice.quarantine", QUARANTINE_COLUMNS, f"""
+        SELECT ? AS run_id, '{PIPELINE}' AS pipeline, i.file_id, f.name AS source_file,
+               {"f.ord" if lines else "NULL::BIGINT"} AS line_number,
+               left(f.text, {RAW_TEXT_LIMIT}) AS raw, [r.reason] AS reasons
         FROM adv_rejected r JOIN adv_ids i USING (ord) JOIN {STAGED} f USING (ord)
     """, [run.run_id])
-    warehouse.execute(f"""
-        INSERT INTO advocacy.rejected_documents BY NAME
+    destination.push("advocacy.rejected_documents", ["file_id", "source_file", "sha256"], f"""
         SELECT i.file_id, f.name AS source_file, f.sha256
         FROM adv_rejected r JOIN adv_ids i USING (ord) JOIN {STAGED} f USING (ord)
     """)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sluice.pipelines.advocacy import rules
 from sluice.pipelines.advocacy.sources import STAGED
-from sluice.warehouse import Warehouse
+from sluice.warehouse import KEYS_TABLE, Warehouse
 
 
 def extract_records(warehouse: Warehouse) -> None:
@@ -80,65 +80,83 @@ _ADVOCATE_COLUMNS = ("user_id", "name", "email", "instagram_handle", "tiktok_han
 
 def merge(warehouse: Warehouse) -> None:
     """Replace every advocate this run carries by its newest version, with its
-    memberships, tasks and issues; record changes."""
+    memberships, tasks and issues; record changes. The engine works out every row; the
+    destination receives them, and deletes the replaced advocates' rows."""
     columns = ", ".join(_ADVOCATE_COLUMNS)
     changes = "\nUNION ALL\n".join(
-        f"SELECT advocate_id, '{c}', CAST(previous_{c} AS VARCHAR), CAST({c} AS VARCHAR), "
-        f"previous_file_id, file_id FROM versions WHERE previous_file_id IS NOT NULL "
+        f"SELECT advocate_id, '{c}' AS field, CAST(previous_{c} AS VARCHAR) AS old_value, "
+        f"CAST({c} AS VARCHAR) AS new_value, previous_file_id AS old_file_id, "
+        f"file_id AS new_file_id FROM versions WHERE previous_file_id IS NOT NULL "
         f"AND {c} IS DISTINCT FROM previous_{c}"
         for c in _ADVOCATE_COLUMNS)
     lagged = ", ".join(f"lag({c}) OVER w AS previous_{c}" for c in _ADVOCATE_COLUMNS)
-    warehouse.execute(f"""
-        -- The newest version of each advocate (latest file of this run) wins.
-        CREATE OR REPLACE TEMP TABLE adv_winners AS
-        SELECT advocate_id, max(ord) AS ord FROM adv_a GROUP BY advocate_id;
-
-        -- The ones the warehouse already holds: only they are replaced.
-        CREATE OR REPLACE TEMP TABLE adv_known AS
-        SELECT advocate_id FROM advocacy.advocates SEMI JOIN adv_winners USING (advocate_id);
-
-        INSERT INTO advocacy.advocate_changes
+    destination = warehouse.destination
+    # The newest version of each advocate (latest file of this run) wins.
+    warehouse.execute("CREATE OR REPLACE TEMP TABLE adv_winners AS "
+                      "SELECT advocate_id, max(ord) AS ord FROM adv_a GROUP BY advocate_id")
+    # The ones the warehouse already holds: only they are replaced.
+    warehouse.pull_for_keys(
+        "SELECT advocate_id FROM adv_winners", "advocate_id VARCHAR",
+        f"SELECT advocate_id, file_id, {columns} FROM advocacy.advocates "
+        f"WHERE advocate_id IN (SELECT advocate_id FROM {KEYS_TABLE})", "adv_known")
+    destination.push("advocacy.advocate_changes", _CHANGE_COLUMNS, f"""
         WITH versions AS (
             SELECT *, lag(file_id) OVER w AS previous_file_id, {lagged}
             FROM (
-                SELECT advocate_id, 0 AS ord, file_id, {columns} FROM advocacy.advocates
-                SEMI JOIN adv_known USING (advocate_id)
+                SELECT advocate_id, 0 AS ord, file_id, {columns} FROM adv_known
                 UNION ALL
                 SELECT advocate_id, ord, file_id, {columns} FROM adv_a
             )
             WINDOW w AS (PARTITION BY advocate_id ORDER BY ord)
         )
-        {changes};
+        {changes}""")
+    with warehouse.keys_at_destination("SELECT advocate_id FROM adv_known",
+                                       "advocate_id VARCHAR") as known:
+        for table in ("dq_issues", "tasks", "memberships", "advocates"):
+            destination.execute(f"DELETE FROM advocacy.{table} "
+                                f"WHERE advocate_id IN (SELECT advocate_id FROM {known})")
+    winning = "SEMI JOIN adv_winners USING (advocate_id, ord)"
+    for table, names, source in _WINNER_TABLES:
+        destination.push(f"advocacy.{table}", names,
+                         f"SELECT {', '.join(names)} FROM {source} {winning}")
+    _add_new_brands_and_programs(warehouse)
+    destination.push("advocacy.raw_records", _RAW_COLUMNS,
+                     f"SELECT {', '.join(_RAW_COLUMNS)} FROM adv_docs")
+    destination.push("advocacy.dq_issues", _ISSUE_COLUMNS, _issues_sql())
 
-        DELETE FROM advocacy.dq_issues WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
-        DELETE FROM advocacy.tasks WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
-        DELETE FROM advocacy.memberships WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
-        DELETE FROM advocacy.advocates WHERE advocate_id IN (SELECT advocate_id FROM adv_known);
 
-        INSERT INTO advocacy.advocates
-        SELECT advocate_id, {columns}, file_id FROM adv_a SEMI JOIN adv_winners USING (advocate_id, ord);
+def _add_new_brands_and_programs(warehouse: Warehouse) -> None:
+    """Brands and programs the warehouse does not know yet (a program keeps the brand
+    it was first seen with)."""
+    destination = warehouse.destination
+    warehouse.pull_for_keys(
+        "SELECT DISTINCT brand FROM adv_m WHERE brand IS NOT NULL", "brand VARCHAR",
+        f"SELECT brand FROM advocacy.brands WHERE brand IN (SELECT brand FROM {KEYS_TABLE})",
+        "adv_known_brands")
+    destination.push("advocacy.brands", ["brand"],
+                     "SELECT DISTINCT brand FROM adv_m WHERE brand IS NOT NULL "
+                     "AND brand NOT IN (SELECT brand FROM adv_known_brands)")
+    warehouse.pull_for_keys(
+        "SELECT DISTINCT program_id FROM adv_m WHERE program_id IS NOT NULL", "program_id UUID",
+        f"SELECT program_id FROM advocacy.programs "
+        f"WHERE program_id IN (SELECT program_id FROM {KEYS_TABLE})", "adv_known_programs")
+    destination.push("advocacy.programs", ["program_id", "brand"],
+                     "SELECT program_id, arg_min(brand, ord) AS brand FROM adv_m "
+                     "WHERE program_id IS NOT NULL "
+                     "AND program_id NOT IN (SELECT program_id FROM adv_known_programs) "
+                     "GROUP BY program_id")
 
-        INSERT INTO advocacy.memberships
-        SELECT membership_id, advocate_id, program_id, brand, total_sales_attributed, file_id
-        FROM adv_m SEMI JOIN adv_winners USING (advocate_id, ord);
 
-        INSERT INTO advocacy.tasks
-        SELECT task_key, task_id, membership_id, advocate_id, program_id, brand, platform,
-               post_url, likes, comments, shares, reach, file_id
-        FROM adv_t SEMI JOIN adv_winners USING (advocate_id, ord);
-
-        INSERT INTO advocacy.brands
-        SELECT DISTINCT brand FROM adv_m WHERE brand IS NOT NULL
-        AND brand NOT IN (SELECT brand FROM advocacy.brands);
-
-        INSERT INTO advocacy.programs
-        SELECT program_id, arg_min(brand, ord) FROM adv_m WHERE program_id IS NOT NULL
-        AND program_id NOT IN (SELECT program_id FROM advocacy.programs)
-        GROUP BY program_id;
-
-        INSERT INTO advocacy.raw_records BY NAME
-        SELECT file_id, source_file, repaired, document, sha256 FROM adv_docs;
-
-        INSERT INTO advocacy.dq_issues BY NAME
-        {_issues_sql()};
-    """)
+_CHANGE_COLUMNS = ("advocate_id", "field", "old_value", "new_value", "old_file_id",
+                   "new_file_id")
+_RAW_COLUMNS = ("file_id", "source_file", "repaired", "document", "sha256")
+_ISSUE_COLUMNS = ("file_id", "source_file", "entity", "record_key", "field", "raw_value",
+                  "rule", "advocate_id")
+_WINNER_TABLES = (
+    ("advocates", ("advocate_id", *_ADVOCATE_COLUMNS, "file_id"), "adv_a"),
+    ("memberships", ("membership_id", "advocate_id", "program_id", "brand",
+                     "total_sales_attributed", "file_id"), "adv_m"),
+    ("tasks", ("task_key", "task_id", "membership_id", "advocate_id", "program_id", "brand",
+               "platform", "post_url", "likes", "comments", "shares", "reach", "file_id"),
+     "adv_t"),
+)

@@ -43,7 +43,7 @@ from sluice.ingest import Progress
 from sluice.intake import OWN_FILE
 from sluice.ledger import LOADED, SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.paths import engine_can_open, engine_pattern, shown
-from sluice.warehouse import Warehouse
+from sluice.warehouse import KEYS_TABLE, Warehouse
 
 PIPELINE = "advocacy"
 REJECTED = "rejected"
@@ -399,12 +399,9 @@ def _stage_read_here(warehouse: Warehouse, contents: list[tuple[int, bytes | Non
 
 def record_clean_files(warehouse: Warehouse, run: RunSummary) -> None:
     """The ledger rows of the clean files, straight from adv_ledger."""
-    warehouse.execute(f"""
-        INSERT INTO sluice.files
-        SELECT file_id, ?, '{PIPELINE}', name, size, modified_ns, sha256, '{LOADED}',
-               1, 1, 0, 0, NULL
-        FROM adv_ledger WHERE clean
-    """, [run.run_id])
+    ledger.record_whole_files(
+        warehouse, run, "SELECT file_id, name AS path, size, modified_ns, sha256 "
+                        "FROM adv_ledger WHERE clean")
 
 
 # --- identity and the ledger -----------------------------------------------------------------
@@ -415,6 +412,14 @@ def ledger_rows(warehouse: Warehouse, file_id: str) -> None:
     is seen before when the warehouse holds at least as many copies of its bytes
     (loaded, or quarantined) as its occurrence number n. Also leaves temp table
     adv_ids: ord, file_id, load, sha256, n."""
+    warehouse.pull_for_keys(
+        f"SELECT DISTINCT sha256 FROM {STAGED} WHERE sha256 IS NOT NULL", "sha256 VARCHAR",
+        f"""SELECT sha256, sum(loaded) AS loaded, sum(rejected) AS rejected FROM (
+                SELECT sha256, 1 AS loaded, 0 AS rejected FROM advocacy.raw_records
+                UNION ALL
+                SELECT sha256, 0, 1 FROM advocacy.rejected_documents
+            ) AS copies WHERE sha256 IN (SELECT sha256 FROM {KEYS_TABLE})
+            GROUP BY sha256""", "adv_copies")
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE adv_ledger AS
         WITH records AS (
@@ -425,12 +430,7 @@ def ledger_rows(warehouse: Warehouse, file_id: str) -> None:
                                                                ORDER BY ord) END AS n
             FROM records
         ), copies AS (
-            SELECT sha256, sum(loaded) AS loaded, sum(rejected) AS rejected FROM (
-                SELECT sha256, 1 AS loaded, 0 AS rejected FROM advocacy.raw_records
-                UNION ALL
-                SELECT sha256, 0, 1 FROM advocacy.rejected_documents
-            ) SEMI JOIN (SELECT sha256 FROM {STAGED}) USING (sha256)
-            GROUP BY sha256
+            SELECT * FROM adv_copies
         )
         SELECT *, record AND seen IS NULL AS load, record AND seen IS NULL AND valid AS clean
         FROM (
@@ -450,7 +450,9 @@ def folder_ledger_rows(warehouse: Warehouse, run: RunSummary) -> dict[int, Input
     become Python objects (returned by ord); the clean ones are counted in
     `run.clean_files` and written by `record_clean_files`, so memory does not grow per
     file."""
-    ledger_rows(warehouse, "nextval('sluice.file_ids')")
+    count = int(warehouse.scalar(f"SELECT count(*) FROM {STAGED}"))
+    first = ledger.next_file_ids(warehouse, count)[:1] or [0]
+    ledger_rows(warehouse, f"{first[0] - 1} + row_number() OVER (ORDER BY d.ord)")
     run.clean_files = int(warehouse.scalar("SELECT count(*) FROM adv_ledger WHERE clean"))
     entries = {int(row[0]): _file_entry(*row[1:]) for row in warehouse.query(
         "SELECT ord, name, size, modified_ns, sha256, file_id, skip_reason, unreadable, seen "

@@ -1,0 +1,192 @@
+"""Both pipelines on a real PostgreSQL server, against the same runs on a DuckDB file:
+every table and view (models included), the ledger and the quarantine must be the same.
+And what is PostgreSQL's own: the write lock, a run killed inside its transaction, a URL
+that cannot work."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import psycopg
+import pytest
+from postgres_server import duckdb_contents, postgres_contents, postgres_url
+
+from conftest import sluice, sluice_json, vote, write_lines
+
+__all__ = ["postgres_url"]  # the fixture, used by name
+
+VOTES_SCHEMAS = ("sluice", "blog_analysis")
+ADVOCACY_SCHEMAS = ("sluice", "advocacy")
+
+
+def _both(tmp_path: Path, postgres_url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The environments of a run on DuckDB and of the same run on PostgreSQL."""
+    duck = {"SLUICE_WAREHOUSE": str(tmp_path / "w.db")}
+    pg = {"SLUICE_WAREHOUSE": postgres_url, "SLUICE_QUARANTINE_DIR": str(tmp_path / "pgq")}
+    return duck, pg
+
+
+def _rewrite(tmp_path: Path) -> dict[str, str]:
+    return {str(tmp_path / "w.db.quarantine"): "<quarantine>",
+            str(tmp_path / "pgq"): "<quarantine>"}
+
+
+def _assert_same(tmp_path: Path, postgres_url: str, schemas: tuple[str, ...]) -> None:
+    on_duckdb = duckdb_contents(tmp_path / "w.db", schemas, _rewrite(tmp_path))
+    on_postgres = postgres_contents(postgres_url, schemas, _rewrite(tmp_path))
+    assert sorted(on_postgres) == sorted(on_duckdb)
+    for relation, rows in on_duckdb.items():
+        assert on_postgres[relation] == rows, relation
+    # Tables that an empty comparison would prove nothing about.
+    assert all(on_duckdb.get((schema, table)) for schema, table in _MUST_HAVE_ROWS
+               if schema in schemas)
+
+
+_MUST_HAVE_ROWS = {("sluice", "runs"), ("sluice", "files"), ("sluice", "quarantine"),
+                   ("blog_analysis", "votes"), ("blog_analysis", "outlier_weeks"),
+                   ("advocacy", "advocates"), ("advocacy", "tasks"),
+                   ("advocacy", "advocate_changes"), ("advocacy", "dq_issues"),
+                   ("advocacy", "engagement_by_platform")}
+
+
+def test_votes_on_postgres_equal_votes_on_duckdb(tmp_path: Path, postgres_url: str) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    sluice("votes", "generate", str(inputs / "a.jsonl"), "--votes", "3000", "--seed", "1",
+           cwd=tmp_path)
+    sluice("votes", "generate", str(inputs / "b.jsonl"), "--votes", "3000", "--seed", "2",
+           "--first-id", "2000", cwd=tmp_path)
+    write_lines(inputs / "c.jsonl", [
+        vote(1_000_000), vote(1_000_000), vote(1_000_000, post=9),  # duplicate, conflict
+        '{"Id": "x"}', "not json", "", vote(1_000_001, date="2022-01-03T00:00:00Z"),
+        vote(1_000_002, BountyAmount="50", UserId="7"),
+    ])
+    for env in _both(tmp_path, postgres_url):
+        sluice("votes", "ingest", str(inputs / "a.jsonl"), cwd=tmp_path, env=env)
+        sluice("votes", "ingest", str(inputs / "b.jsonl"), str(inputs / "c.jsonl"),
+               cwd=tmp_path, env=env)
+        sluice("votes", "ingest", str(inputs), cwd=tmp_path, env=env)  # nothing new
+        sluice("votes", "outliers", cwd=tmp_path, env=env)
+    _assert_same(tmp_path, postgres_url, VOTES_SCHEMAS)
+    duck, pg = _both(tmp_path, postgres_url)
+    assert (sluice_json("votes", "outliers", cwd=tmp_path, env=pg)
+            == sluice_json("votes", "outliers", cwd=tmp_path, env=duck))
+
+
+def test_votes_counts_on_postgres_are_exact(tmp_path: Path, postgres_url: str) -> None:
+    """The counts checked against what the input holds, not only against DuckDB."""
+    write_lines(tmp_path / "v.jsonl", [vote(1), vote(2), vote(2), vote(3), vote(3, post=5),
+                                       "{", vote(4, date="yesterday")])
+    write_lines(tmp_path / "w.jsonl", [vote(1), vote(2, post=8), vote(5)])
+    env = {"SLUICE_WAREHOUSE": postgres_url, "SLUICE_QUARANTINE_DIR": str(tmp_path / "q")}
+    first = sluice_json("votes", "ingest", "v.jsonl", cwd=tmp_path, env=env)
+    second = sluice_json("votes", "ingest", "w.jsonl", cwd=tmp_path, env=env)
+    counts = [(s["read"], s["loaded"], s["duplicates"], s["rejected"]) for s in (first, second)]
+    assert counts == [(7, 3, 1, 3), (3, 1, 1, 1)]
+    with psycopg.connect(postgres_url) as con:
+        ids = [row[0] for row in con.execute(
+            'SELECT "Id" FROM blog_analysis.votes ORDER BY 1').fetchall()]
+        reasons = con.execute(
+            "SELECT line_number, reasons FROM sluice.quarantine ORDER BY run_id, line_number"
+        ).fetchall()
+    assert ids == [1, 2, 3, 5]
+    assert reasons == [
+        (5, ["conflict: a record with this Id was loaded first with different content"]),
+        (6, ["invalid JSON"]),
+        (7, ["CreationDate is not a timestamp (YYYY-MM-DDTHH:MM:SS.fff)"]),
+        (2, ["conflict: a record with this Id was loaded first with different content"]),
+    ]
+
+
+def test_advocacy_on_postgres_equals_advocacy_on_duckdb(tmp_path: Path,
+                                                       postgres_url: str) -> None:
+    folder = tmp_path / "export"
+    sluice("advocacy", "generate", str(folder), "--advocates", "400", cwd=tmp_path)
+    # A later delivery as JSON Lines: known advocates with a changed email, and a broken line.
+    changed = []
+    for path in sorted(folder.glob("*.json"))[:25]:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(record, dict):
+            record["email"] = "new.address@example.com"
+            changed.append(json.dumps(record))
+    assert len(changed) > 10
+    write_lines(tmp_path / "later.jsonl", [*changed, '{"user_id": "cut short'])
+    for env in _both(tmp_path, postgres_url):
+        sluice("advocacy", "ingest", str(folder), cwd=tmp_path, env=env)
+        sluice("advocacy", "ingest", str(tmp_path / "later.jsonl"), cwd=tmp_path, env=env)
+        sluice("advocacy", "ingest", str(folder), cwd=tmp_path, env=env)  # nothing new
+    _assert_same(tmp_path, postgres_url, ADVOCACY_SCHEMAS)
+    duck, pg = _both(tmp_path, postgres_url)
+    assert (sluice_json("advocacy", "report", cwd=tmp_path, env=pg)
+            == sluice_json("advocacy", "report", cwd=tmp_path, env=duck))
+
+
+def test_second_writer_waits_for_none_and_exits_3(tmp_path: Path, postgres_url: str) -> None:
+    write_lines(tmp_path / "v.jsonl", [vote(1)])
+    env = {"SLUICE_WAREHOUSE": postgres_url, "SLUICE_QUARANTINE_DIR": str(tmp_path / "q")}
+    sluice("votes", "ingest", "v.jsonl", cwd=tmp_path, env=env)
+    with psycopg.connect(postgres_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [0x736C75696365])
+        result = sluice("votes", "ingest", "v.jsonl", cwd=tmp_path, env=env, expect=3)
+        # Reading needs no lock.
+        runs = sluice_json("runs", cwd=tmp_path, env=env)
+    assert "in use by another sluice process" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(runs) == 1
+
+
+def test_run_killed_inside_its_transaction_leaves_postgres_as_it_was(
+        tmp_path: Path, postgres_url: str) -> None:
+    write_lines(tmp_path / "v.jsonl", [vote(1), vote(2), "{"])
+    write_lines(tmp_path / "w.jsonl", [vote(3), "{", vote(1, post=4)])
+    env = {"SLUICE_WAREHOUSE": postgres_url, "SLUICE_QUARANTINE_DIR": str(tmp_path / "q")}
+    sluice("votes", "ingest", "v.jsonl", cwd=tmp_path, env=env)
+    before = postgres_contents(postgres_url, VOTES_SCHEMAS, {})
+    killed = sluice("votes", "ingest", "w.jsonl", cwd=tmp_path,
+                    env={**env, "SLUICE_CRASH_AT": "before-commit"}, expect=None)
+    assert killed.returncode == -signal.SIGKILL
+    after = postgres_contents(postgres_url, VOTES_SCHEMAS, {})
+    runs_before, runs_after = before.pop(("sluice", "runs")), after.pop(("sluice", "runs"))
+    assert after == before
+    # The killed run is left marked running: the next run marks it interrupted.
+    assert [r for r in runs_after if r not in runs_before] == [
+        (2, "votes", "ingest", "running", None, None, None, None, None, None, None)]
+    sluice("votes", "ingest", "w.jsonl", cwd=tmp_path, env=env)
+    runs = sluice_json("runs", cwd=tmp_path, env=env)
+    assert [r["status"] for r in runs] == ["succeeded", "interrupted", "succeeded"]
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("postgresql://postgres@127.0.0.1:1/nowhere", "cannot connect to the server"),
+    ("postgresql://postgres@127.0.0.1:5432/sluice_no_such_database", "does not exist"),
+    ("postgresql://postgres@127.0.0.1:5432/x?sslmode=nonsense", "not a valid PostgreSQL URL"),
+    ("mysql://root@127.0.0.1/db", "scheme 'mysql' is not supported"),
+])
+def test_a_warehouse_url_that_cannot_work_is_one_clear_line(
+        tmp_path: Path, url: str, expected: str) -> None:
+    write_lines(tmp_path / "v.jsonl", [vote(1)])
+    result = sluice("votes", "ingest", "v.jsonl", "--warehouse", url, cwd=tmp_path,
+                    expect=None)
+    assert result.returncode in (1, 2)
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "psycopg" not in result.stderr
+
+
+
+def test_text_postgres_cannot_hold_is_kept_visibly(tmp_path: Path, postgres_url: str) -> None:
+    """PostgreSQL's text has no NUL: a quarantined line with one keeps it as \\u0000,
+    and the run commits."""
+    (tmp_path / "v.jsonl").write_bytes(b'{"Id": "1", "PostId": "a\x00b"}\n' + vote(2).encode()
+                                       + b"\n")
+    env = {"SLUICE_WAREHOUSE": postgres_url, "SLUICE_QUARANTINE_DIR": str(tmp_path / "q")}
+    summary = sluice_json("votes", "ingest", "v.jsonl", cwd=tmp_path, env=env)
+    assert (summary["read"], summary["loaded"], summary["rejected"]) == (2, 1, 1)
+    with psycopg.connect(postgres_url) as con:
+        raw = con.execute("SELECT raw FROM sluice.quarantine").fetchall()
+    assert raw == [('{"Id": "1", "PostId": "a\\u0000b"}',)]
