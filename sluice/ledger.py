@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS sluice.files (
     size        BIGINT NOT NULL,
     modified_ns BIGINT NOT NULL,
     sha256      VARCHAR NOT NULL,
-    status      VARCHAR NOT NULL,  -- loaded, skipped, unreadable
+    status      VARCHAR NOT NULL,  -- loaded, rejected, skipped, unreadable
     records_read BIGINT NOT NULL,
     loaded      BIGINT NOT NULL,
     duplicates  BIGINT NOT NULL,
@@ -52,7 +52,11 @@ CREATE TABLE IF NOT EXISTS sluice.files (
 # A summary lists this many files at most; sluice.files has them all.
 DETAILS_LIMIT = 1_000
 RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
-LOADED, SKIPPED, UNREADABLE = "loaded", "skipped", "unreadable"
+# A file's status, decided here from its counts and what happened to it:
+# loaded (read; some record loaded or counted a duplicate), rejected (read; every record
+# it held rejected), skipped (not input, or content loaded before), unreadable.
+LOADED, REJECTED, SKIPPED, UNREADABLE = "loaded", "rejected", "skipped", "unreadable"
+FILE_STATUSES = (LOADED, REJECTED, SKIPPED, UNREADABLE)
 
 
 @dataclass(slots=True)
@@ -167,6 +171,10 @@ def committed(warehouse: Warehouse, run_id: int) -> bool:
 def record_files(warehouse: Warehouse, run: RunSummary) -> None:
     """Write the run's file rows and totals; call inside the run's transaction."""
     for f in run.files:
+        if f.status == LOADED and f.records_read and f.rejected == f.records_read:
+            f.status = REJECTED
+        if f.status not in FILE_STATUSES:
+            raise ValueError(f"unknown file status {f.status!r}")
         if not f.balanced:
             raise LedgerMismatch(
                 f"{f.path}: read {f.records_read} != loaded {f.loaded} + duplicates "
@@ -241,9 +249,9 @@ def known_sha256(warehouse: Warehouse, pipeline: str, offered: InputFile) -> str
 def already_loaded(warehouse: Warehouse, pipeline: str, sha256: str) -> str | None:
     """The path under which this content was loaded before, if it was."""
     row = warehouse.destination.scalar(
-        "SELECT path FROM sluice.files WHERE pipeline = ? AND sha256 = ? AND status = ? "
-        "ORDER BY file_id LIMIT 1",
-        [pipeline, sha256, LOADED],
+        "SELECT path FROM sluice.files WHERE pipeline = ? AND sha256 = ? "
+        "AND status IN (?, ?) ORDER BY file_id LIMIT 1",
+        [pipeline, sha256, LOADED, REJECTED],
     )
     return None if row is None else str(row)
 

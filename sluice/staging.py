@@ -145,12 +145,12 @@ def _stage_lines(warehouse: Warehouse, contract: Contract, path: Path, source: s
         FROM (
             SELECT *, NOT blank AND ({contract.broken("v", "dups")}) AS broken
             FROM (
-                SELECT *, {contract.typed_columns()}
+                SELECT *, {contract.value_columns()}
                 FROM (
                     SELECT *, {contract.duplicated_fields("v", "line")} AS dups
-                           {contract.parsed_columns()}
+                           {contract.prepared_columns()}
                     FROM (
-                        SELECT line, blank, v, {contract.raw_columns("v")}
+                        SELECT line, blank, v, {contract.text_columns("v")}
                         FROM (
                             SELECT line,
                                    -- An object's line starts with a brace: trim only the others.

@@ -202,7 +202,7 @@ def test_two_hundred_thousand_blank_lines(work: Path) -> None:
     other = work / "other"
     other.mkdir()
     path, db = ingest(other, b"\n" * 100_000 + b"\r\n" * 100_000 + b"{broken")
-    assert ledger_row(db) == ("loaded", 1, 0, 0, 1)
+    assert ledger_row(db) == ("rejected", 1, 0, 0, 1)
     assert quarantined(db) == {200_001: ("{broken", INVALID_JSON)}
     rerun(other, path, db)
 

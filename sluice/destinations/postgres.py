@@ -5,9 +5,12 @@ advisory lock gives the warehouse one writer at a time, as a DuckDB file's lock 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -107,24 +110,30 @@ class PostgresDatabase(Destination):
 
     def push(self, table: str, columns: Sequence[str], engine_sql: str,
              params: Sequence[Any] | None = None) -> None:
-        """The engine writes the rows as CSV, in PostgreSQL's text forms; COPY reads
-        them. The file is streamed, never held in memory."""
+        """The engine writes the rows as CSV, in PostgreSQL's text forms, into a pipe
+        that a second thread feeds to COPY: both work at once, and no file is written."""
         described = self.engine.execute(f"SELECT * FROM ({engine_sql}) LIMIT 0", params or [])
         names = [d[0] for d in described.description or []]
         types = [str(d[1]) for d in described.description or []]
         select = ", ".join(_postgres_text(f'"{n}"', t) for n, t in zip(names, types, strict=True))
-        path = self._spill / f"push-{os.getpid()}.csv"
+        pipe = self._spill / f"push-{next(_PIPES)}.csv"
+        os.mkfifo(pipe)
+        feeder = _CopyFeeder(self.con, f"COPY {table} ({', '.join(columns)}) FROM STDIN "
+                                       f"(FORMAT csv, NULL '{NULL_TEXT}')", pipe)
+        feeder.start()
         try:
-            self.engine.execute(
-                f"COPY (SELECT {select} FROM ({engine_sql})) TO '{path}' "
-                f"(FORMAT csv, HEADER false, NULLSTR '{NULL_TEXT}')", params or [])
-            with self.con.cursor() as cursor, cursor.copy(
-                    f"COPY {table} ({', '.join(columns)}) FROM STDIN "
-                    f"(FORMAT csv, NULL '{NULL_TEXT}')") as copy, path.open("rb") as stream:
-                while chunk := stream.read(COPY_CHUNK):
-                    copy.write(chunk)
+            try:
+                self.engine.execute(
+                    f"COPY (SELECT {select} FROM ({engine_sql})) TO '{pipe}' "
+                    f"(FORMAT csv, HEADER false, NULLSTR '{NULL_TEXT}')", params or [])
+            except BaseException as error:
+                feeder.abandon()
+                if feeder.failure is not None and not isinstance(error, KeyboardInterrupt):
+                    raise feeder.failure from None  # the engine only saw the pipe close
+                raise
+            feeder.finish()
         finally:
-            path.unlink(missing_ok=True)
+            pipe.unlink(missing_ok=True)
 
     def pull(self, sql: str, params: Sequence[Any] | None, engine_table: str) -> None:
         cursor = self.con.execute(*_bound(f"SELECT * FROM ({sql}) AS pulled LIMIT 0", params))
@@ -170,6 +179,61 @@ class PostgresDatabase(Destination):
         with contextlib.suppress(psycopg.Error):
             self.con.close()  # the advisory lock goes with the session
         shutil.rmtree(self._spill, ignore_errors=True)
+
+
+_PIPES = itertools.count(1)
+
+
+class _Abandoned(Exception):
+    """The engine did not write every row: the COPY is cancelled, never committed."""
+
+
+class _CopyFeeder(threading.Thread):
+    """Reads a pipe the engine writes CSV into and feeds it to a COPY ... FROM STDIN."""
+
+    def __init__(self, con: psycopg.Connection[Any], copy_sql: str, pipe: Path) -> None:
+        super().__init__(name="sluice-copy", daemon=True)
+        self.con, self.copy_sql, self.pipe = con, copy_sql, pipe
+        self.opened = False
+        self.abandoned = False
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with self.pipe.open("rb") as stream:
+                self.opened = True
+                with self.con.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
+                    while chunk := stream.read(COPY_CHUNK):
+                        copy.write(chunk)
+                    if self.abandoned:
+                        raise _Abandoned
+        except BaseException as error:
+            self.failure = error
+
+    def finish(self) -> None:
+        """Wait for the COPY to end; raise what stopped it."""
+        self._join()
+        if self.failure is not None:
+            raise self.failure
+
+    def abandon(self) -> None:
+        """The engine failed: release the thread (still waiting for the pipe to open, or
+        reading it) and wait for it, so that the connection is free for the rollback."""
+        self.abandoned = True
+        while not self.opened and self.is_alive():
+            try:
+                os.close(os.open(self.pipe, os.O_WRONLY | os.O_NONBLOCK))
+                break
+            except OSError:  # the thread has not reached the pipe yet
+                time.sleep(0.01)
+        self._join()
+
+    def _join(self) -> None:
+        while self.is_alive():
+            try:
+                self.join()
+            except KeyboardInterrupt:  # the run ends; the connection must be free first
+                self.abandoned = True
 
 
 def _bound(sql: str, params: Sequence[Any] | None) -> tuple[str, Sequence[Any] | None]:

@@ -21,7 +21,7 @@ from sluice.ledger import RunSummary
 from sluice.lifecycle import recorded_run
 from sluice.pipelines.advocacy import jsonl, records, sources
 from sluice.pipelines.advocacy.repair import complete_brackets
-from sluice.pipelines.advocacy.sources import PIPELINE, REJECTED, STAGED, Documents
+from sluice.pipelines.advocacy.sources import PIPELINE, STAGED, Documents
 from sluice.quarantine import QUARANTINE_COLUMNS, ensure_quarantine, keep_unreadable_file
 from sluice.warehouse import Warehouse
 
@@ -102,7 +102,6 @@ def _repair_broken(warehouse: Warehouse, run: RunSummary, documents: Documents) 
             continue
         entry.loaded, entry.rejected = entry.loaded - 1, entry.rejected + 1
         if documents.path_of is not None:
-            entry.status = REJECTED
             entry.note = keep_unreadable_file(warehouse, run.run_id, documents.path_of(ord),
                                               str(reason), kept_as=name)
         rejected.append((ord, str(reason)))

@@ -1,10 +1,10 @@
 """Advocates, memberships and tasks out of the staged JSON documents, cleaned in SQL by
-the rules in `rules.py`, and merged into the warehouse: the newest version of an advocate
+their contracts (`contracts.py`), and merged into the warehouse: the newest version of an advocate
 (the latest file of the run) wins and every changed field is recorded."""
 
 from __future__ import annotations
 
-from sluice.pipelines.advocacy import rules
+from sluice.pipelines.advocacy.contracts import ADVOCATE, MEMBERSHIP, TASK
 from sluice.pipelines.advocacy.sources import STAGED
 from sluice.warehouse import KEYS_TABLE, Warehouse
 
@@ -12,15 +12,14 @@ from sluice.warehouse import KEYS_TABLE, Warehouse
 def extract_records(warehouse: Warehouse) -> None:
     """Temp tables adv_a, adv_m, adv_t: advocates, memberships and tasks, cleaned, with
     the raw JSON value of every field and the rule it broke."""
-    a, m, t = rules.ADVOCATE_FIELDS, rules.PROGRAM_FIELDS, rules.TASK_FIELDS
     advocates = f"""
-        SELECT file_id, ord, source_file, sha256, n, {rules.extract_columns(a, "document")},
+        SELECT file_id, ord, source_file, sha256, n, {ADVOCATE.json_columns("document")},
                json_extract(document, '$.advocacy_programs[*]') AS programs
         FROM adv_docs"""
     memberships = f"""
         SELECT file_id, ord, source_file, advocate_id, position,
                advocate_id || '#' || position AS membership_id,
-               {rules.extract_columns(m, "program")},
+               {MEMBERSHIP.json_columns("program")},
                json_extract(program, '$.tasks_completed[*]') AS tasks
         FROM (SELECT file_id, ord, source_file, advocate_id,
                      unnest(generate_series(1, len(programs))) AS position,
@@ -29,7 +28,7 @@ def extract_records(warehouse: Warehouse) -> None:
     tasks = f"""
         SELECT file_id, ord, source_file, advocate_id, membership_id, program_id, brand,
                membership_id || '#' || position AS task_key,
-               {rules.extract_columns(t, "task")}
+               {TASK.json_columns("task")}
         FROM (SELECT file_id, ord, source_file, advocate_id, membership_id, program_id,
                      brand, unnest(generate_series(1, len(tasks))) AS position,
                      unnest(tasks) AS task
@@ -44,33 +43,33 @@ def extract_records(warehouse: Warehouse) -> None:
         -- Without a valid user_id an advocate is known by its document's content: the
         -- same on every run and in every form of delivery, never random.
         CREATE OR REPLACE TEMP TABLE adv_a AS
-        SELECT * EXCLUDE ({rules.helper_columns(a)}, sha256, n),
+        SELECT * EXCLUDE (sha256, n),
                coalesce(CAST(user_id AS VARCHAR), 'doc:' || sha256 || '#' || n) AS advocate_id
-        FROM ({rules.typed_sql(a, advocates)});
+        FROM ({ADVOCATE.cleaned(advocates)});
 
         CREATE OR REPLACE TEMP TABLE adv_m AS
-        SELECT * EXCLUDE ({rules.helper_columns(m)}) FROM ({rules.typed_sql(m, memberships)});
+        {MEMBERSHIP.cleaned(memberships)};
 
         CREATE OR REPLACE TEMP TABLE adv_t AS
-        SELECT * EXCLUDE ({rules.helper_columns(t)}) FROM ({rules.typed_sql(t, tasks)});
+        {TASK.cleaned(tasks)};
     """)
 
 
 def _issues_sql() -> str:
     """The issues of the winning version of each advocate (the newest in the run)."""
     parts = []
-    for entity, table, key, fields in (
-        ("advocate", "adv_a", "advocate_id", rules.ADVOCATE_FIELDS),
-        ("membership", "adv_m", "membership_id", rules.PROGRAM_FIELDS),
-        ("task", "adv_t", "task_key", rules.TASK_FIELDS),
+    for entity, table, key, contract in (
+        ("advocate", "adv_a", "advocate_id", ADVOCATE),
+        ("membership", "adv_m", "membership_id", MEMBERSHIP),
+        ("task", "adv_t", "task_key", TASK),
     ):
-        for rule in fields:
+        for f in contract.fields:
             parts.append(
                 f"SELECT file_id, source_file, '{entity}' AS entity, {key} AS record_key, "
-                f"'{rule.field}' AS field, CAST({rule.column()} AS VARCHAR) AS raw_value, "
-                f"{rule.field}__issue AS rule, advocate_id FROM {table} "
+                f"'{f.name}' AS field, CAST({f.json_value} AS VARCHAR) AS raw_value, "
+                f"{f.issue} AS rule, advocate_id FROM {table} "
                 f"SEMI JOIN adv_winners USING (advocate_id, ord) "
-                f"WHERE {rule.field}__issue IS NOT NULL")
+                f"WHERE {f.issue} IS NOT NULL")
     return "\nUNION ALL\n".join(parts)
 
 

@@ -41,12 +41,11 @@ from sluice.archives import unpack
 from sluice.errors import DamagedInput, UsageError, first_line
 from sluice.ingest import Progress
 from sluice.intake import OWN_FILE
-from sluice.ledger import LOADED, SKIPPED, UNREADABLE, InputFile, RunSummary
+from sluice.ledger import LOADED, REJECTED, SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.paths import engine_can_open, engine_pattern, shown
 from sluice.warehouse import KEYS_TABLE, Warehouse
 
 PIPELINE = "advocacy"
-REJECTED = "rejected"
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 BATCH_FILES = 50_000
