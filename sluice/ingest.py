@@ -20,10 +20,9 @@ from sluice import intake, ledger, merge
 from sluice.compression import is_gzip_name
 from sluice.contracts import INVALID_UTF8, Contract
 from sluice.errors import DamagedInput
-from sluice.faults import crash_point
 from sluice.intake import Entry, resolve_inputs
 from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
-from sluice.lifecycle import recorded_run
+from sluice.lifecycle import committing, recorded_run
 from sluice.lines import LineScan, file_stat, scan_lines, split_exactly
 from sluice.paths import engine_can_open, shown
 from sluice.quarantine import ensure_quarantine, keep_unreadable_file
@@ -72,13 +71,11 @@ def ingest(
         progress("checking duplicates", steps, steps + 2)
         merge.classify(warehouse, spec.contract, spec.target)
         progress("committing", steps + 1, steps + 2)
-        with warehouse.transaction():
+        with committing(warehouse, run):
             merge.load_new(warehouse, spec.contract, spec.target)
             drop_staged_rows(warehouse)  # frees memory for re-reading conflicting lines
             merge.quarantine_rejects(warehouse, spec.contract, run.run_id, spec.pipeline, staged)
             _record_counts(warehouse, spec, run, staged)
-            ledger.record_files(warehouse, run)
-            crash_point("before-commit")
         progress("done", steps + 2, steps + 2)
     return run
 

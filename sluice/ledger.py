@@ -61,7 +61,9 @@ FILE_STATUSES = (LOADED, REJECTED, SKIPPED, UNREADABLE)
 
 @dataclass(slots=True)
 class InputFile:
-    """One file offered to a run, identified by its content."""
+    """One input offered to a run, identified by its content: a file (its path), or an
+    input that is not a file, such as an HTTP response or a batch of events (`of_bytes`:
+    a URL or a batch name). Its row in `sluice.files` carries the identity as `path`."""
 
     path: Path
     size: int
@@ -74,6 +76,19 @@ class InputFile:
     duplicates: int = 0
     rejected: int = 0
     note: str | None = None
+    identity: str | None = None  # for an input that is not a file
+
+    @property
+    def shown(self) -> str:
+        """The input as the ledger names it."""
+        return self.identity if self.identity is not None else shown(self.path)
+
+    @classmethod
+    def of_bytes(cls, identity: str, content: bytes, file_id: int) -> InputFile:
+        """An input that is not a file: its identity, size and checksum (no modification
+        time: 0)."""
+        return cls(Path(), len(content), 0, hashlib.sha256(content).hexdigest(),
+                   file_id=file_id, identity=identity)
 
     @property
     def balanced(self) -> bool:
@@ -120,7 +135,7 @@ class RunSummary:
             "rejected": self.total("rejected"),
             "file_details": [
                 {
-                    "path": shown(f.path),
+                    "path": f.shown,
                     "status": f.status,
                     "sha256": f.sha256,
                     "read": f.records_read,
@@ -181,7 +196,7 @@ def record_files(warehouse: Warehouse, run: RunSummary) -> None:
                 f"{f.duplicates} + rejected {f.rejected}; the run was rolled back"
             )
     rows = [
-        (f.file_id, run.run_id, run.pipeline, shown(f.path), f.size, f.modified_ns, f.sha256,
+        (f.file_id, run.run_id, run.pipeline, f.shown, f.size, f.modified_ns, f.sha256,
          f.status, f.records_read, f.loaded, f.duplicates, f.rejected, f.note)
         for f in run.files
     ]
@@ -241,7 +256,7 @@ def known_sha256(warehouse: Warehouse, pipeline: str, offered: InputFile) -> str
     known = warehouse.destination.scalar(
         "SELECT sha256 FROM sluice.files WHERE pipeline = ? AND path = ? AND size = ? "
         "AND modified_ns = ? AND sha256 <> '' LIMIT 1",
-        [pipeline, shown(offered.path), offered.size, offered.modified_ns],
+        [pipeline, offered.shown, offered.size, offered.modified_ns],
     )
     return None if known is None else str(known)
 

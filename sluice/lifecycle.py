@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from sluice import interrupts, ledger
 from sluice.errors import InputNotRead, RunInterrupted, user_message
+from sluice.faults import crash_point
 from sluice.ledger import FAILED, INTERRUPTED, RunSummary
 from sluice.quarantine import discard_copies, publish_copies
 from sluice.warehouse import Warehouse
@@ -26,6 +27,18 @@ def recorded_run(warehouse: Warehouse, pipeline: str, verb: str) -> Iterator[Run
         raise
     interrupts.note_committed(run.run_id)
     publish_copies(warehouse, run.run_id)
+
+
+@contextmanager
+def committing(warehouse: Warehouse, run: RunSummary) -> Iterator[None]:
+    """The run's one transaction: the body writes the run's rows; then the ledger's rows
+    are written (each input's counts must balance, else everything rolls back) and the
+    transaction commits. The crash point tests kill the process at sits here, after every
+    write and before the commit."""
+    with warehouse.transaction():
+        yield
+        ledger.record_files(warehouse, run)
+        crash_point("before-commit")
 
 
 def _end_rolled_back(warehouse: Warehouse, run: RunSummary, error: BaseException) -> None:

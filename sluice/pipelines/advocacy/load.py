@@ -14,11 +14,9 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from sluice import ledger
-from sluice.faults import crash_point
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import RunSummary
-from sluice.lifecycle import recorded_run
+from sluice.lifecycle import committing, recorded_run
 from sluice.pipelines.advocacy import jsonl, records, sources
 from sluice.pipelines.advocacy.repair import complete_brackets
 from sluice.pipelines.advocacy.sources import PIPELINE, STAGED, Documents
@@ -57,7 +55,7 @@ def ensure_schema(warehouse: Warehouse) -> None:
 
 def _load(warehouse: Warehouse, run: RunSummary, progress: Progress,
           stage: Callable[[], Documents]) -> None:
-    with warehouse.transaction():
+    with committing(warehouse, run):
         sources.create_staging(warehouse)
         progress("reading files", 0, 1)
         documents = stage()
@@ -70,9 +68,7 @@ def _load(warehouse: Warehouse, run: RunSummary, progress: Progress,
         _quarantine_rejected(warehouse, run, lines=documents.path_of is None)
         if documents.path_of is not None:
             sources.record_clean_files(warehouse, run)
-        ledger.record_files(warehouse, run)
         sources.drop_staging(warehouse)
-        crash_point("before-commit")
     progress("done", 1, 1)
 
 
