@@ -34,10 +34,11 @@ con.close()
 """
 
 
-def measure(command: list[str], cwd: Path) -> tuple[float, float]:
+def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None
+            ) -> tuple[float, float]:
     """Wall seconds and peak RSS in MB of one process."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:

@@ -6,7 +6,11 @@ that cannot work."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -190,3 +194,39 @@ def test_text_postgres_cannot_hold_is_kept_visibly(tmp_path: Path, postgres_url:
     with psycopg.connect(postgres_url) as con:
         raw = con.execute("SELECT raw FROM sluice.quarantine").fetchall()
     assert raw == [('{"Id": "1", "PostId": "a\\u0000b"}',)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_while_rows_stream_into_postgres_rolls_back(
+        tmp_path: Path, postgres_url: str, signum: int) -> None:
+    """Ctrl-C or SIGTERM while the COPY into the target runs: exit 130/143 with one
+    line, the run interrupted, nothing of it in the database; the next run loads all."""
+    made = sluice_json("votes", "generate", "big.jsonl", "--votes", "1000000", "--clean",
+                       cwd=tmp_path)
+    env = {**os.environ, "SLUICE_WAREHOUSE": postgres_url,
+           "SLUICE_QUARANTINE_DIR": str(tmp_path / "q")}
+    env = {k: v for k, v in env.items() if k != "SLUICE_CRASH_AT"}
+    process = subprocess.Popen([sys.executable, "-m", "sluice", "votes", "ingest", "big.jsonl"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    with psycopg.connect(postgres_url, autocommit=True) as watcher:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            copying = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sluice' "
+                "AND state = 'active' AND query LIKE 'COPY blog_analysis.votes%'").fetchone()
+            if copying and copying[0]:
+                break
+            time.sleep(0.005)
+        assert process.poll() is None, "the run ended before its COPY was seen"
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum, stderr
+    assert len(stderr.strip().splitlines()) == 1 and "interrupted" in stderr, stderr
+    with psycopg.connect(postgres_url) as con:
+        assert con.execute("SELECT count(*) FROM blog_analysis.votes").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM sluice.files").fetchone() == (0,)
+        assert con.execute("SELECT status FROM sluice.runs").fetchall() == [("interrupted",)]
+    again = sluice_json("votes", "ingest", "big.jsonl", cwd=tmp_path,
+                        env={k: env[k] for k in ("SLUICE_WAREHOUSE", "SLUICE_QUARANTINE_DIR")})
+    assert again["loaded"] == made["votes"]

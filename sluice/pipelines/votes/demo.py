@@ -21,9 +21,11 @@ def run_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str
     shutil.copyfile(generated.path, folder / "votes-redelivered.jsonl")
     run = votes.ingest(warehouse, [str(folder)], progress)
     weeks = votes.outliers(warehouse)
-    total_weeks = warehouse.scalar(
-        "SELECT count(DISTINCT (year(CreationDate), strftime(CreationDate, '%W'))) "
-        f"FROM {votes.TARGET}")
+    # Weeks as the model counts them (strftime's %W), in SQL every destination reads.
+    total_weeks = warehouse.destination.scalar(
+        'SELECT count(*) FROM (SELECT DISTINCT EXTRACT(year FROM "CreationDate") AS y, '
+        'floor((EXTRACT(doy FROM "CreationDate") + 7 - EXTRACT(isodow FROM "CreationDate")) '
+        f"/ 7) AS w FROM {votes.TARGET}) AS weeks")
     busiest = max(weeks.rows, key=lambda row: row[2], default=None)
     summary = run_totals(run)
     summary["outlier_weeks"] = len(weeks.rows)
