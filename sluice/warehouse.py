@@ -157,9 +157,12 @@ class Warehouse:
             self.destination.pull(destination_sql, None, engine_table)
 
     def run_sql_file(self, sql_file: Path | Traversable) -> None:
-        """Run a SQL file written in DuckDB's dialect on the destination, transpiled."""
-        for statement in self.destination.transpile(sql_file.read_text(encoding="utf-8")):
-            self.destination.execute(statement)
+        """Run a SQL file written in DuckDB's dialect on the destination, transpiled, in
+        one transaction: a model dropped and created again is never seen missing."""
+        statements = self.destination.transpile(sql_file.read_text(encoding="utf-8"))
+        with self.transaction():
+            for statement in statements:
+                self.destination.execute(statement)
 
 
 def _open_destination(location: str, engine: duckdb.DuckDBPyConnection, must_exist: bool,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,31 +18,60 @@ from sluice.errors import LedgerMismatch
 from sluice.pipelines import votes
 from sluice.warehouse import Warehouse
 
-STATE = {
-    "votes": "SELECT * FROM blog_analysis.votes ORDER BY Id",
-    "files": "SELECT file_id, path, status, loaded FROM sluice.files ORDER BY file_id",
-    "quarantine": "SELECT * FROM sluice.quarantine ORDER BY file_id, line_number",
-}
+CRASH = {"SLUICE_CRASH_AT": "before-commit"}  # inside the run's one transaction
 
 
-def snapshot(warehouse: Path) -> dict[str, list[tuple[object, ...]]]:
-    return {name: query(warehouse, sql) for name, sql in STATE.items()}
+def everything(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every table and view of the warehouse, every column, every row (sorted)."""
+    relations = query(db, """
+        SELECT schema_name || '.' || table_name FROM duckdb_tables()
+        WHERE database_name = current_database() AND NOT temporary
+        UNION ALL
+        SELECT schema_name || '.' || view_name FROM duckdb_views()
+        WHERE database_name = current_database() AND NOT temporary AND NOT internal""")
+    return {name: sorted(query(db, f"SELECT * FROM {name}"), key=repr)
+            for (name,) in sorted(relations)}
 
 
-def test_killed_just_before_commit_leaves_warehouse_unchanged(work: Path) -> None:
+def kill_before_commit(*args: str, cwd: Path) -> None:
+    """Run sluice in a real process that SIGKILLs itself at the crash point inside the
+    transaction (sluice/faults.py), after the run's writes and before its COMMIT."""
+    killed = sluice(*args, cwd=cwd, env=CRASH, expect=None)
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    assert killed.stderr.endswith("sluice: killed at crash point before-commit\n"), (
+        killed.stderr)
+
+
+def assert_as_before_but_a_running_run(db: Path, before: dict[str, list[tuple[object, ...]]],
+                                       pipeline: str) -> None:
+    """Every table and view exactly as before the killed run; the ledger's only trace of
+    it is its run row, committed on its own at the start and still marked running."""
+    after = everything(db)
+    runs_before, runs_after = before["sluice.runs"], after.pop("sluice.runs")
+    assert after == {name: rows for name, rows in before.items() if name != "sluice.runs"}
+    assert len(runs_after) == len(runs_before) + 1
+    assert [run for run in runs_after if run not in runs_before] == query(
+        db, "SELECT * FROM sluice.runs WHERE run_id = (SELECT max(run_id) FROM sluice.runs)")
+    assert query(db, "SELECT run_id, pipeline, verb, status, finished, records_read, loaded, "
+                     "error FROM sluice.runs ORDER BY run_id DESC LIMIT 1") == [
+        (len(runs_before) + 1, pipeline, "ingest", "running", None, None, None, None)]
+
+
+def test_votes_run_killed_before_commit_leaves_warehouse_unchanged(work: Path) -> None:
+    db = work / "warehouse.db"
     sluice("votes", "ingest", str(EXAMPLE), cwd=work)
-    before = snapshot(work / "warehouse.db")
-    more = write_lines(work / "more.jsonl", [vote(n) for n in range(100, 5_000)] + ["{bad"])
-    killed = sluice("votes", "ingest", str(more), cwd=work,
-                    env={"SLUICE_CRASH_AT": "before-commit"}, expect=None)
-    assert killed.returncode == -signal.SIGKILL
-    assert snapshot(work / "warehouse.db") == before
-    statuses = query(work / "warehouse.db", "SELECT status FROM sluice.runs ORDER BY run_id")
-    assert statuses == [("succeeded",), ("running",)]
+    sluice("votes", "outliers", cwd=work)  # the view is part of the warehouse too
+    before = everything(db)
+    assert before["blog_analysis.votes"] and before["sluice.files"]
+    # New votes, a duplicate, a conflict with a loaded vote, and a line to quarantine.
+    more = write_lines(work / "more.jsonl", [vote(n) for n in range(100, 5_000)]
+                       + [vote(100), vote(1, post=99), "{bad"])
+    kill_before_commit("votes", "ingest", str(more), cwd=work)
+    assert_as_before_but_a_running_run(db, before, "votes")
     # The next run succeeds, loads everything, and marks the dead run as interrupted.
     summary = sluice_json("votes", "ingest", str(more), cwd=work)
-    assert (summary["loaded"], summary["rejected"]) == (4_900, 1)
-    statuses = query(work / "warehouse.db", "SELECT status FROM sluice.runs ORDER BY run_id")
+    assert (summary["loaded"], summary["duplicates"], summary["rejected"]) == (4_900, 1, 2)
+    statuses = query(db, "SELECT status FROM sluice.runs ORDER BY run_id")
     assert statuses == [("succeeded",), ("interrupted",), ("succeeded",)]
 
 
@@ -81,23 +112,39 @@ def test_counts_that_do_not_balance_fail_the_run_and_roll_back(
 
 
 def test_advocacy_run_killed_before_commit_leaves_warehouse_unchanged(work: Path) -> None:
+    db = work / "warehouse.db"
     sluice("advocacy", "generate", "export", "--advocates", "200", cwd=work)
-    (work / "empty").mkdir()
-    sluice("advocacy", "ingest", "empty", cwd=work)  # creates the empty tables
-    tables = ("advocates", "memberships", "tasks", "dq_issues", "raw_records")
-    before = {t: query(work / "warehouse.db", f"SELECT count(*) FROM advocacy.{t}")
-              for t in tables}
-    killed = sluice("advocacy", "ingest", "export", "--batch-size", "50", cwd=work,
-                    env={"SLUICE_CRASH_AT": "before-commit"}, expect=None)
-    assert killed.returncode == -signal.SIGKILL
-    after = {t: query(work / "warehouse.db", f"SELECT count(*) FROM advocacy.{t}")
-             for t in tables}
-    assert after == before == {t: [(0,)] for t in tables}
-    ledger_and_quarantine = ("SELECT (SELECT count(*) FROM sluice.files), "
-                             "(SELECT count(*) FROM sluice.quarantine)")
-    assert query(work / "warehouse.db", ledger_and_quarantine) == [(0, 0)]
+    files = sorted((work / "export").glob("user_*.json"))
+    (work / "first").mkdir()
+    for path in files[:100]:
+        shutil.copy2(path, work / "first" / path.name)
+    sluice("advocacy", "ingest", "first", cwd=work)
+    # The killed run would add advocates and also change one already loaded.
+    known = next(record for record in map(_record, files[:100])
+                 if record and isinstance(record.get("user_id"), str))
+    (work / "export" / "zz_update.json").write_text(
+        json.dumps({**known, "tiktok_handle": "@a_new_handle"}))
+    before = everything(db)
+    assert before["advocacy.advocates"] and before["advocacy.dq_issues"]
+    kill_before_commit("advocacy", "ingest", "export", "--batch-size", "50", cwd=work)
+    assert_as_before_but_a_running_run(db, before, "advocacy")
     staging = "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'advocacy_staging'"
-    assert query(work / "warehouse.db", staging) == [(0,)]
+    assert query(db, staging) == [(0,)]
+    assert not (work / "warehouse.db.quarantine" / "run-2").exists()
+    # The next run commits what the killed one would have: new advocates and the change.
     summary = sluice_json("advocacy", "ingest", "export", "--batch-size", "50", cwd=work)
     assert summary["status"] == "succeeded" and summary["loaded"] > 0
-    assert query(work / "warehouse.db", staging) == [(0,)]
+    assert query(db, "SELECT field, new_value FROM advocacy.advocate_changes "
+                     f"WHERE advocate_id = '{known['user_id']}'") == [
+        ("tiktok_handle", "a_new_handle")]
+    assert len(query(db, "SELECT * FROM advocacy.advocates")) > len(
+        before["advocacy.advocates"])
+    assert query(db, staging) == [(0,)]
+
+
+def _record(path: Path) -> dict[str, object] | None:
+    try:
+        record = json.loads(path.read_bytes())
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None

@@ -5,20 +5,32 @@
 -- task with a large reach weighs more than a tiny one (not a mean of ratios).
 -- rated_engagement / rated_reach: the parts of a task that count towards a group's rate
 -- (engagement and reach both known, reach > 0), so every group's rate is one ratio.
-CREATE OR REPLACE VIEW advocacy.task_engagement AS
+--
+-- Written to mean the same on every engine sqlglot writes it for (tests/test_models_
+-- transpile.py): a rate divides a DOUBLE, because `/` on integers is a double in DuckDB
+-- but truncates in PostgreSQL; a program's brand is min(brand), not any_value (absent
+-- from PostgreSQL 15, and arbitrary where it exists). Each view is dropped first:
+-- PostgreSQL cannot CREATE OR REPLACE a view whose columns change (as `*` does when a
+-- table gains a column); CASCADE takes the views built on it, which the later model
+-- files recreate.
+DROP VIEW IF EXISTS advocacy.task_engagement CASCADE;
+CREATE VIEW advocacy.task_engagement AS
 SELECT *,
        likes + comments + shares AS engagement,
-       CASE WHEN reach > 0 THEN (likes + comments + shares) / reach END AS engagement_rate,
+       CASE WHEN reach > 0 THEN CAST(likes + comments + shares AS DOUBLE) / reach END
+         AS engagement_rate,
        CASE WHEN reach > 0 THEN likes + comments + shares END AS rated_engagement,
        CASE WHEN reach > 0 AND likes + comments + shares IS NOT NULL THEN reach END
          AS rated_reach
 FROM advocacy.tasks;
 
-CREATE OR REPLACE VIEW advocacy.engagement_by_advocate AS
+DROP VIEW IF EXISTS advocacy.engagement_by_advocate CASCADE;
+CREATE VIEW advocacy.engagement_by_advocate AS
 WITH t AS (
     SELECT advocate_id, count(*) AS tasks, count(engagement) AS tasks_measured,
            sum(engagement) AS engagement, sum(reach) AS reach,
-           sum(rated_engagement) / nullif(sum(rated_reach), 0) AS engagement_rate
+           CAST(sum(rated_engagement) AS DOUBLE) / nullif(sum(rated_reach), 0)
+             AS engagement_rate
     FROM advocacy.task_engagement GROUP BY advocate_id
 ),
 m AS (
@@ -32,20 +44,23 @@ SELECT a.advocate_id, a.name, a.email, coalesce(m.programs, 0) AS programs,
          AS programs_with_sales
 FROM advocacy.advocates a LEFT JOIN t USING (advocate_id) LEFT JOIN m USING (advocate_id);
 
-CREATE OR REPLACE VIEW advocacy.engagement_by_platform AS
+DROP VIEW IF EXISTS advocacy.engagement_by_platform CASCADE;
+CREATE VIEW advocacy.engagement_by_platform AS
 SELECT coalesce(platform, '(unknown)') AS platform, count(*) AS tasks,
        count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
-       sum(rated_engagement) / nullif(sum(rated_reach), 0) AS engagement_rate
+       CAST(sum(rated_engagement) AS DOUBLE) / nullif(sum(rated_reach), 0) AS engagement_rate
 FROM advocacy.task_engagement GROUP BY 1;
 
-CREATE OR REPLACE VIEW advocacy.engagement_by_program AS
-SELECT program_id, any_value(brand) AS brand, count(*) AS tasks,
+DROP VIEW IF EXISTS advocacy.engagement_by_program CASCADE;
+CREATE VIEW advocacy.engagement_by_program AS
+SELECT program_id, min(brand) AS brand, count(*) AS tasks,
        count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
-       sum(rated_engagement) / nullif(sum(rated_reach), 0) AS engagement_rate
+       CAST(sum(rated_engagement) AS DOUBLE) / nullif(sum(rated_reach), 0) AS engagement_rate
 FROM advocacy.task_engagement GROUP BY program_id;
 
-CREATE OR REPLACE VIEW advocacy.engagement_by_brand AS
+DROP VIEW IF EXISTS advocacy.engagement_by_brand CASCADE;
+CREATE VIEW advocacy.engagement_by_brand AS
 SELECT coalesce(brand, '(unknown)') AS brand, count(*) AS tasks,
        count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
-       sum(rated_engagement) / nullif(sum(rated_reach), 0) AS engagement_rate
+       CAST(sum(rated_engagement) AS DOUBLE) / nullif(sum(rated_reach), 0) AS engagement_rate
 FROM advocacy.task_engagement GROUP BY 1;
