@@ -8,26 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sluice import ingest as ingest_run
-from sluice.contracts import Contract, Field
 from sluice.ledger import RunSummary
-from sluice.registry import Pipeline
+from sluice.pipelines.votes.contracts import CONTRACT
+from sluice.registry import Pipeline, View
 from sluice.warehouse import Result, Warehouse
 
 PIPELINE_NAME = "votes"
 TARGET = "blog_analysis.votes"
 OUTLIER_VIEW = "blog_analysis.outlier_weeks"
-
-CONTRACT = Contract(
-    fields=(
-        Field("Id", "BIGINT", required=True),
-        Field("PostId", "BIGINT", required=True),
-        Field("VoteTypeId", "SMALLINT", required=True),
-        Field("CreationDate", "TIMESTAMP", required=True),
-        Field("UserId", "BIGINT"),
-        Field("BountyAmount", "INTEGER"),
-    ),
-    key="Id",
-)
 
 SPEC = ingest_run.KeyedJsonLines(pipeline=PIPELINE_NAME, contract=CONTRACT, target=TARGET)
 MODELS = resources.files(__package__) / "models"
@@ -45,7 +33,7 @@ def outliers(warehouse: Warehouse) -> Result:
     """Recreate blog_analysis.outlier_weeks and return its rows."""
     SPEC.ensure_target(warehouse)
     warehouse.run_sql_file(MODELS / "outlier_weeks.sql")
-    return warehouse.query(f"SELECT * FROM {OUTLIER_VIEW}")
+    return warehouse.destination.query(f"SELECT * FROM {OUTLIER_VIEW}")
 
 
 if TYPE_CHECKING:
@@ -54,6 +42,14 @@ if TYPE_CHECKING:
 # --- the declaration the registry reads ----------------------------------------------------
 
 HELP = "Vote events and the weeks whose volume stands out."
+
+# What `sluice votes outliers` prints, after recreating the view. Standard SQL (see `View`);
+# the view's columns keep the names the issue gave them, the output's are snake_case.
+VIEWS = (
+    View("outlier_weeks", "weeks whose vote count is more than 20% off the mean",
+         'SELECT "Year" AS year, "WeekNumber" AS week_number, "VoteCount" AS vote_count '
+         f'FROM {OUTLIER_VIEW} ORDER BY "Year", "WeekNumber"'),
+)
 
 
 def _commands() -> typer.Typer:
@@ -68,4 +64,5 @@ def _demo(warehouse: Warehouse, folder: Path, progress: ingest_run.Progress) -> 
     return run_demo(warehouse, folder, progress)
 
 
-PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=10, commands=_commands, demo=_demo)
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=10, commands=_commands, demo=_demo,
+                    views=VIEWS)
