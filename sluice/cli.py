@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 
 from sluice import console
-from sluice.cli_options import JsonOption, WarehouseOption, check_folder_target
+from sluice.cli_options import CommandGroup, JsonOption, WarehouseOption, check_folder_target
 from sluice.registry import pipelines
 from sluice.warehouse import Warehouse
 
-app = typer.Typer(
+app = CommandGroup(
     help="Raw files in, a contract decides for every record, an analytics warehouse out.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
 )
@@ -71,5 +71,5 @@ def runs(
     if json:
         console.print_json(result.dicts())
     else:
-        console.print_result(result, "recent runs")
+        console.print_runs(result)
 

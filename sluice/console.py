@@ -1,23 +1,35 @@
-"""Terminal output: summaries as rich tables or JSON, a progress bar only on a terminal."""
+"""Terminal output: summaries as rich tables or JSON, a progress bar only on a terminal.
+
+One output contract for every verb (docs/architecture.md, "Output"): the same words for
+the same counts in text and JSON; JSON keys in snake_case, numbers as JSON numbers
+(decimals exact), times in ISO 8601 UTC with a `Z`; counts with thousands separators in
+text tables.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from sluice.ingest import Progress as ProgressCallback
 from sluice.ingest import no_progress
 from sluice.ledger import RunSummary
 from sluice.paths import shown
 from sluice.warehouse import Result
+
+if TYPE_CHECKING:
+    from sluice.registry import View
 
 PIPED_WIDTH = 10_000
 
@@ -29,14 +41,53 @@ if not out.is_terminal:
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# Text headers of a run's counts, by their JSON keys: the same words in every table.
+RUN_COUNTS = {"files": "files", "files_skipped": "skipped", "files_unreadable": "unreadable",
+              "read": "read", "loaded": "loaded", "duplicates": "duplicates",
+              "rejected": "rejected"}
+# Columns that name something rather than count it (a year, a week, an id, a rank, a
+# line number): their integers are printed without thousands separators.
+_LABEL_COLUMN = re.compile(r"(.*_)?(id|year|week|number|rank)", re.IGNORECASE)
+
+
 def print_json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2, default=_json_default))
+    print(to_json(payload))
 
 
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
+def to_json(value: Any, indent: str = "") -> str:
+    """JSON text, indented by two spaces. Decimals are JSON numbers with all their digits
+    (json.dumps would need them as strings or floats); times are `iso_time`; NaN and
+    infinities, which JSON cannot carry, are null."""
+    inner = indent + "  "
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        items = (f"{inner}{json.dumps(str(k))}: {to_json(v, inner)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + f"\n{indent}]"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else "null"
+    if isinstance(value, float):
+        return json.dumps(value) if math.isfinite(value) else "null"
+    if isinstance(value, int | str):
+        return json.dumps(value)
+    if isinstance(value, datetime):
+        return json.dumps(iso_time(value))
+    if isinstance(value, date):
+        return json.dumps(value.isoformat())
+    return json.dumps(str(value))
+
+
+def iso_time(value: datetime) -> str:
+    """A time as ISO 8601 in UTC, to the second: `2026-11-25T14:01:33Z`. Times without a
+    zone are UTC: the ledger and the pipelines' tables store UTC without a zone."""
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 @contextmanager
@@ -101,49 +152,83 @@ def print_run(run: RunSummary, details: bool = True) -> None:
 def _print_run_by_status(run: RunSummary) -> None:
     table = Table(title=f"{run.pipeline} ingest, run {run.run_id}: {run.status}",
                   title_justify="left")
-    for column in ("files", "outcome", "read", "loaded", "rejected"):
+    for column in ("files", "outcome", "read", "loaded", "duplicates", "rejected"):
         table.add_column(column, justify="left" if column == "outcome" else "right")
     outcomes: dict[str, list[int]] = {}
     if run.clean_files:
-        outcomes["clean"] = [run.clean_files, run.clean_files, run.clean_files, 0]
+        outcomes["clean"] = [run.clean_files, run.clean_files, run.clean_files, 0, 0]
     for f in run.files:
         outcome = f.status if f.status != "loaded" else (
             "repaired" if (f.note or "").startswith("repaired") else "clean")
-        counts = outcomes.setdefault(outcome, [0, 0, 0, 0])
-        for i, n in enumerate((1, f.records_read, f.loaded, f.rejected)):
+        counts = outcomes.setdefault(outcome, [0, 0, 0, 0, 0])
+        for i, n in enumerate((1, f.records_read, f.loaded, f.duplicates, f.rejected)):
             counts[i] += n
-    for outcome, (files, read, loaded, rejected) in sorted(outcomes.items()):
-        table.add_row(f"{files:,}", outcome, f"{read:,}", f"{loaded:,}", f"{rejected:,}")
+    for outcome, (files, *records) in sorted(outcomes.items()):
+        table.add_row(f"{files:,}", outcome, *(f"{n:,}" for n in records))
     out.print(table)
+
+
+def show_views(results: Mapping[View, Result], as_json: bool,
+               findings: Sequence[str] | None = None) -> None:
+    """A pipeline's views: as JSON, each under its name (and the findings under
+    `findings`); as text, each as a table under its title, then the findings."""
+    if as_json:
+        payload: dict[str, object] = {view.name: result.dicts()
+                                      for view, result in results.items()}
+        if findings is not None:
+            payload["findings"] = list(findings)
+        print_json(payload)
+        return
+    for view, result in results.items():
+        print_result(result, view.title)
+    for finding in findings or ():
+        out.print(finding, markup=False)
 
 
 def print_result(result: Result, title: str) -> None:
     table = Table(title=title, title_justify="left")
     first = result.rows[0] if result.rows else ()
+    labels = [bool(_LABEL_COLUMN.fullmatch(column)) for column in result.columns]
     for index, column in enumerate(result.columns):
-        numeric = index < len(first) and isinstance(first[index], int | float | Decimal)
+        numeric = index < len(first) and _is_number(first[index])
         table.add_column(column, justify="right" if numeric or not first else "left")
     for row in result.rows:
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(Text(_cell(v, label)) for v, label in zip(row, labels, strict=True)))
     out.print(table)
-    out.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
+    out.print(f"{len(result.rows):,} row{'s' if len(result.rows) != 1 else ''}")
+
+
+def print_runs(result: Result) -> None:
+    """`sluice runs` as text: the JSON's columns but `finished` (`seconds` says it),
+    with the file counts under the words every table uses."""
+    shown = [c for c in result.columns if c != "finished"]
+    rows = [tuple(row[result.columns.index(c)] for c in shown) for row in result.rows]
+    print_result(Result([RUN_COUNTS.get(c, c) for c in shown], rows), "recent runs")
 
 
 def print_demo(report: dict[str, dict[str, Any]]) -> None:
     table = Table(title="sluice demo", title_justify="left")
-    for column in ("pipeline", "files", "skipped", "read", "loaded", "duplicates", "quarantined"):
-        table.add_column(column, justify="left" if column == "pipeline" else "right")
+    table.add_column("pipeline")
+    for header in RUN_COUNTS.values():
+        table.add_column(header, justify="right")
     for pipeline, summary in report.items():
-        table.add_row(pipeline, *(f"{summary[k]:,}" for k in (
-            "files", "files_skipped", "read", "loaded", "duplicates", "rejected")))
+        table.add_row(pipeline, *(f"{summary[k]:,}" for k in RUN_COUNTS))
     out.print(table)
     for pipeline, summary in report.items():
-        out.print(f"{pipeline}: {summary['headline']}")
+        out.print(f"{pipeline}: {summary['headline']}", markup=False)
 
 
-def _cell(value: object) -> str:
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _cell(value: object, label: bool = False) -> str:
+    """A value in a text table: counts and amounts with thousands separators, times as
+    in JSON."""
     if value is None:
         return ""
-    if isinstance(value, int) and abs(value) >= 10_000:
+    if isinstance(value, datetime):
+        return iso_time(value)
+    if _is_number(value) and not label:
         return f"{value:,}"
     return str(value)

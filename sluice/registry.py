@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -17,11 +18,37 @@ if TYPE_CHECKING:
     import typer
 
     from sluice.ingest import Progress
-    from sluice.warehouse import Warehouse
+    from sluice.warehouse import Result, Warehouse
 
 # A pipeline's demo step: generate input under the folder, ingest it, answer; returns its
 # summary (the run's totals and a one-line `headline`).
 DemoStep = Callable[["Warehouse", Path, "Progress"], dict[str, Any]]
+
+
+_SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class View:
+    """One answer a pipeline shows: a query over its models, printed under its `title`
+    and carried under `--json` by its `name`.
+
+    The SQL is standard SQL that runs unchanged on DuckDB and PostgreSQL (the warehouse
+    may be either): no `round(double, n)`, no `GROUP BY ALL`, no engine-only functions.
+    Values come back raw (a `CAST(x AS DECIMAL(18, 4))` fixes a precision); rounding
+    for display is the printer's business. A view that lists rows says their order."""
+
+    name: str  # snake_case: the JSON key
+    title: str  # the heading in text output
+    sql: str
+
+    def __post_init__(self) -> None:
+        if not _SNAKE_CASE.fullmatch(self.name):
+            raise ValueError(f"view name {self.name!r} is not snake_case")
+
+    def query(self, warehouse: Warehouse) -> Result:
+        """The view's rows, from the warehouse's destination (where the models are)."""
+        return warehouse.destination.query(self.sql)
 
 
 @dataclass(frozen=True)
@@ -33,6 +60,12 @@ class Pipeline:
     order: int  # where it comes in `sluice --help` and the demo
     commands: Callable[[], typer.Typer]  # its verbs, loaded when the CLI is built
     demo: DemoStep | None = None
+    views: tuple[View, ...] = ()  # what its report verb prints, in this order
+
+    def __post_init__(self) -> None:
+        names = [view.name for view in self.views]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pipeline {self.name}: view names repeat: {names}")
 
 
 @cache

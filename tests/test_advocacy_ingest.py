@@ -130,7 +130,7 @@ def test_truncated_file_is_repaired_and_recorded_cut_in_string_is_quarantined(
         ("cut_in_string.json", text[:40], ["invalid JSON, cut inside a string"])]
     assert (work / "warehouse.db.quarantine").exists()
     assert query(db, "SELECT outcome, files FROM advocacy.file_summary ORDER BY outcome") == [
-        ("quarantined", 1), ("repaired", 1)]
+        ("rejected", 1), ("repaired", 1)]
 
 
 def test_same_named_broken_files_in_two_subfolders_are_both_kept(work: Path) -> None:

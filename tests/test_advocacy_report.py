@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import json
+import uuid
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from conftest import query, sluice, sluice_json
+from sluice.pipelines import advocacy
+
+
+def as_json(warehouse: Path, sql: str) -> list[dict[str, Any]]:
+    """A query's rows as `--json` carries them: ids as text, a float as its shortest
+    decimal (read back with parse_float=Decimal)."""
+    con = duckdb.connect(":memory:")
+    con.execute("ATTACH ? AS w (READ_ONLY)", [str(warehouse)])
+    con.execute("USE w")
+    try:
+        cursor = con.execute(sql)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    finally:
+        con.close()
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        return Decimal(repr(value)) if isinstance(value, float) else value
+
+    return [{c: plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +49,15 @@ def test_ingest_counts_match_what_the_generator_wrote(
         loaded: tuple[Path, dict[str, object], dict[str, object]]) -> None:
     work, made, summary = loaded
     details = summary["file_details"]
-    assert isinstance(details, list)
+    # Each file the summary details says what its ledger row says.
+    ledger = {path: {"path": path, "status": status, "sha256": sha256, "read": read,
+                     "loaded": loaded, "duplicates": duplicates, "rejected": rejected,
+                     "note": note}
+              for path, status, sha256, read, loaded, duplicates, rejected, note in query(
+                  work / "warehouse.db", "SELECT path, status, sha256, records_read, loaded, "
+                  "duplicates, rejected, note FROM sluice.files")}
+    assert summary["files"] == len(ledger) and details
+    assert details == [ledger[f["path"]] for f in details]
     notes = [str(f["note"] or "") for f in details]
     assert summary["files"] == made["files"]
     assert sum(n.startswith("repaired") for n in notes) == made["truncated"]
@@ -82,7 +116,7 @@ def test_data_quality_summary_counts_every_issue(
             "number instead of text", "not a URL", "not a number", "negative",
             "missing"} <= rules
     outcomes = dict(query(db, "SELECT outcome, files FROM advocacy.file_summary"))
-    assert set(outcomes) == {"clean", "repaired", "quarantined", "not an advocate file, skipped"}
+    assert set(outcomes) == {"clean", "repaired", "rejected", "not an advocate file, skipped"}
 
 
 def test_report_prints_the_insights_and_is_honest_about_correlation(
@@ -91,12 +125,17 @@ def test_report_prints_the_insights_and_is_honest_about_correlation(
     report = sluice_json("advocacy", "report", cwd=work)
     findings = report["findings"]
     assert any("Spearman rho" in f and "Pearson r" in f for f in findings)
-    assert len(report["top advocates by sales"]) == 5
+    assert len(report["top_advocates_by_sales"]) == 5
     printed = sluice("advocacy", "report", cwd=work).stdout
     for title in ("top advocates by sales", "engagement by platform", "sales by brand",
                   "outliers (above Q3 + 3 IQR)", "data-quality issues"):
         assert title in printed
-    assert json.loads(json.dumps(report)) == report
+    # Every answer as the warehouse gives it: decimals to the last digit, floats exactly.
+    exact = json.loads(sluice("advocacy", "report", "--json", cwd=work).stdout,
+                       parse_float=Decimal)
+    assert set(exact) == {view.name for view in advocacy.PIPELINE.views} | {"findings"}
+    for view in advocacy.PIPELINE.views:
+        assert exact[view.name] == as_json(work / "warehouse.db", view.sql), view.name
 
 
 def test_report_on_a_warehouse_without_advocates(work: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import pty
 import subprocess
@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import EXAMPLE, sluice, sluice_json, vote, write_lines
+from conftest import EXAMPLE, query, sluice, sluice_json, vote, write_lines
 
 
 def assert_one_line_error(stderr: str, *fragments: str) -> None:
@@ -53,18 +53,22 @@ def test_warehouse_option_and_environment_variable(work: Path) -> None:
     sluice("votes", "ingest", str(EXAMPLE), cwd=work, env={"SLUICE_WAREHOUSE": "b.db"})
     assert (work / "a.db").exists() and (work / "b.db").exists()
     assert not (work / "warehouse.db").exists()
-    rows = sluice_json("votes", "outliers", cwd=work, env={"SLUICE_WAREHOUSE": "b.db"})
-    assert len(rows) == 6
+    weeks = sluice_json("votes", "outliers", cwd=work, env={"SLUICE_WAREHOUSE": "b.db"})
+    assert len(weeks["outlier_weeks"]) == 6
 
 
 def test_json_summary_is_machine_readable(work: Path) -> None:
     path = write_lines(work / "v.jsonl", [vote(1), vote(1), "nope"])
     summary = sluice_json("votes", "ingest", str(path), cwd=work)
-    assert {k: summary[k] for k in ("pipeline", "status", "read", "loaded", "duplicates",
-                                    "rejected")} == {
-        "pipeline": "votes", "status": "succeeded", "read": 3, "loaded": 1,
-        "duplicates": 1, "rejected": 1}
-    assert summary["file_details"][0]["path"] == str(path)
+    assert summary == {
+        "run_id": 1, "pipeline": "votes", "status": "succeeded", "files": 1,
+        "files_skipped": 0, "files_unreadable": 0, "read": 3, "loaded": 1, "duplicates": 1,
+        "rejected": 1,
+        "file_details": [{"path": str(path), "status": "loaded",
+                          "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                          "read": 3, "loaded": 1, "duplicates": 1, "rejected": 1,
+                          "note": None}],
+        "file_details_omitted": 0}
 
 
 def test_human_summary_and_no_progress_bar_when_not_a_terminal(work: Path) -> None:
@@ -112,15 +116,32 @@ def test_piped_tables_are_not_cut_to_the_terminal_width(work: Path) -> None:
     sluice("votes", "ingest", str(EXAMPLE), cwd=work)
     printed = sluice("runs", cwd=work).stdout
     header = next(line for line in printed.splitlines() if "pipeline" in line)
-    for column in ("run", "pipeline", "verb", "status", "started", "seconds", "files",
-                   "skipped", "read", "loaded", "duplicates", "rejected", "error"):
+    for column in ("run_id", "pipeline", "verb", "status", "started", "seconds", "files",
+                   "skipped", "unreadable", "read", "loaded", "duplicates", "rejected",
+                   "error"):
         assert f" {column} " in header, header
     assert "…" not in printed
 
 
 def test_runs_shows_the_ledger(work: Path) -> None:
     sluice("votes", "ingest", str(EXAMPLE), cwd=work)
+    more = write_lines(work / "v.jsonl", [vote(100), vote(100), "nope"])
+    sluice("votes", "ingest", str(more), cwd=work)
     runs = sluice_json("runs", cwd=work)
-    assert [(r["pipeline"], r["status"], r["loaded"]) for r in runs] == [
-        ("votes", "succeeded", 16)]
-    assert json.loads(json.dumps(runs)) == runs
+    counts = {"files": 1, "files_skipped": 0, "files_unreadable": 0}
+    expected = [  # newest first
+        {"run_id": 2, "pipeline": "votes", "verb": "ingest", "status": "succeeded", **counts,
+         "read": 3, "loaded": 1, "duplicates": 1, "rejected": 1, "error": None},
+        {"run_id": 1, "pipeline": "votes", "verb": "ingest", "status": "succeeded", **counts,
+         "read": 16, "loaded": 16, "duplicates": 0, "rejected": 0, "error": None}]
+    # Times as the ledger holds them (UTC), to the second; seconds from the exact times.
+    times = {run_id: (started, finished) for run_id, started, finished in query(
+        work / "warehouse.db", "SELECT run_id, started, finished FROM sluice.runs")}
+    for run in runs:
+        started, finished = times[run["run_id"]]
+        run_times = {key: run.pop(key) for key in ("started", "finished", "seconds")}
+        assert run_times == {
+            "started": started.replace(microsecond=0).isoformat() + "Z",
+            "finished": finished.replace(microsecond=0).isoformat() + "Z",
+            "seconds": round((finished - started).total_seconds(), 2)}
+    assert runs == expected

@@ -13,8 +13,8 @@ EXPECTED = [(2022, 0, 1), (2022, 1, 3), (2022, 2, 3), (2022, 5, 1), (2022, 6, 1)
 
 def test_issue_example_gives_exactly_the_expected_weeks(work: Path) -> None:
     sluice("votes", "ingest", str(EXAMPLE), cwd=work)
-    rows = sluice_json("votes", "outliers", cwd=work)
-    assert [(r["Year"], r["WeekNumber"], r["VoteCount"]) for r in rows] == EXPECTED
+    rows = sluice_json("votes", "outliers", cwd=work)["outlier_weeks"]
+    assert [(r["year"], r["week_number"], r["vote_count"]) for r in rows] == EXPECTED
     assert query(work / "warehouse.db", "SELECT * FROM blog_analysis.outlier_weeks") == EXPECTED
 
 
@@ -38,7 +38,7 @@ def test_view_columns_are_integers(work: Path) -> None:
 def test_no_votes_gives_no_rows_and_exit_zero(work: Path) -> None:
     (work / "none.jsonl").write_bytes(b"")
     sluice("votes", "ingest", "none.jsonl", cwd=work)
-    assert sluice_json("votes", "outliers", cwd=work) == []
+    assert sluice_json("votes", "outliers", cwd=work) == {"outlier_weeks": []}
 
 
 def test_a_missing_warehouse_is_an_error_and_is_not_created(work: Path) -> None:
@@ -54,9 +54,9 @@ def test_view_follows_new_data_when_recreated(work: Path) -> None:
     sluice("votes", "ingest", str(EXAMPLE), cwd=work)
     busy = [vote(100 + n, date="2022-02-27T10:00:00.000") for n in range(5)]
     sluice("votes", "ingest", str(write_lines(work / "more.jsonl", busy)), cwd=work)
-    rows = sluice_json("votes", "outliers", cwd=work)
+    rows = sluice_json("votes", "outliers", cwd=work)["outlier_weeks"]
     # Week 8 now holds 6 votes; the mean becomes 21/9, so week 8 is far above it.
-    assert {"Year": 2022, "WeekNumber": 8, "VoteCount": 6} in rows
+    assert {"year": 2022, "week_number": 8, "vote_count": 6} in rows
 
 
 def test_week_numbers_match_strftime_W_around_every_new_year(work: Path) -> None:
@@ -78,5 +78,5 @@ def test_week_numbers_match_strftime_W_around_every_new_year(work: Path) -> None
             lines.append(vote(next_id, date=first_day[week].strftime("%Y-%m-%dT08:30:00.000")))
             next_id += 1
     sluice("votes", "ingest", str(write_lines(work / "dates.jsonl", lines)), cwd=work)
-    rows = sluice_json("votes", "outliers", cwd=work)
-    assert [(r["Year"], r["WeekNumber"]) for r in rows] == weeks
+    rows = sluice_json("votes", "outliers", cwd=work)["outlier_weeks"]
+    assert [(r["year"], r["week_number"]) for r in rows] == weeks

@@ -33,6 +33,8 @@ class Destination(abc.ABC):
     dialect: str
     #: Whether the destination is the engine's own database (no rows need to move).
     shares_engine: bool
+    #: Whether its text can hold the NUL character (else NUL arrives as \u0000).
+    text_holds_nul: bool
 
     @property
     @abc.abstractmethod

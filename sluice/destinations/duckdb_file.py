@@ -26,6 +26,7 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>\S+) \(PID (
 class DuckDBFile(Destination):
     dialect = "duckdb"
     shares_engine = True
+    text_holds_nul = True
 
     def __init__(self, engine: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
         """Attach the file to `engine` under a fixed catalog name, so that no file name

@@ -38,6 +38,7 @@ _PULLED_TYPES = {16: "BOOLEAN", 20: "BIGINT", 21: "SMALLINT", 23: "INTEGER", 25:
 class PostgresDatabase(Destination):
     dialect = "postgres"
     shares_engine = False
+    text_holds_nul = False
 
     def __init__(self, url: str, engine: duckdb.DuckDBPyConnection, read_only: bool) -> None:
         self.url, self.engine = url, engine

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import RunSummary, ensure_ledger
 from sluice.pipelines.advocacy import load, sources
-from sluice.registry import Pipeline
+from sluice.registry import Pipeline, View
 from sluice.warehouse import Warehouse
 
 PIPELINE_NAME = sources.PIPELINE
@@ -27,7 +27,7 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
 
 def build_models(warehouse: Warehouse) -> None:
     ensure_ledger(warehouse)
-    warehouse.run_sql_file(load.SCHEMA_SQL)
+    load.ensure_schema(warehouse)
     for model in sorted(MODELS.iterdir(), key=lambda m: m.name):
         if model.name.endswith(".sql"):
             warehouse.run_sql_file(model)
@@ -39,6 +39,39 @@ if TYPE_CHECKING:
 # --- the declaration the registry reads ----------------------------------------------------
 
 HELP = "Brand-advocacy exports: messy JSON files to advocacy insights."
+TOP = 5  # advocates in each top list of the report
+
+# What `sluice advocacy report` prints, in order, after rebuilding the models. Standard
+# SQL (see `View`): rates as DECIMAL(18,4), amounts as DECIMAL(18,2).
+VIEWS = (
+    View("files", "files by outcome",
+         "SELECT outcome, files FROM advocacy.file_summary ORDER BY files DESC, outcome"),
+    View("top_advocates_by_sales", "top advocates by sales",
+         "SELECT rank, name, advocate_id, sales FROM advocacy.top_advocates_by_sales "
+         f"ORDER BY rank, advocate_id LIMIT {TOP}"),
+    View("top_advocates_by_engagement", "top advocates by engagement",
+         "SELECT rank, name, advocate_id, engagement, "
+         "CAST(engagement_rate AS DECIMAL(18, 4)) AS engagement_rate "
+         f"FROM advocacy.top_advocates_by_engagement ORDER BY rank, advocate_id LIMIT {TOP}"),
+    View("top_advocates_by_reach", "top advocates by reach",
+         "SELECT rank, name, advocate_id, reach FROM advocacy.top_advocates_by_reach "
+         f"ORDER BY rank, advocate_id LIMIT {TOP}"),
+    View("engagement_by_platform", "engagement by platform",
+         "SELECT platform, tasks, tasks_measured, engagement, reach, "
+         "CAST(engagement_rate AS DECIMAL(18, 4)) AS engagement_rate "
+         "FROM advocacy.engagement_by_platform "
+         "ORDER BY engagement_rate DESC NULLS LAST, platform"),
+    View("sales_by_brand", "sales by brand",
+         "SELECT brand, memberships, memberships_with_sales, sales "
+         "FROM advocacy.sales_by_brand ORDER BY sales DESC NULLS LAST, brand"),
+    View("outliers", "outliers (above Q3 + 3 IQR)",
+         "SELECT metric, count(*) AS advocates, CAST(min(fence) AS DECIMAL(18, 2)) AS fence, "
+         "CAST(max(value) AS DECIMAL(18, 2)) AS largest "
+         "FROM advocacy.outliers GROUP BY metric ORDER BY metric"),
+    View("data_quality_issues", "data-quality issues",
+         "SELECT entity, field, rule, issues FROM advocacy.dq_summary "
+         "ORDER BY issues DESC, entity, field, rule LIMIT 12"),
+)
 
 
 def _commands() -> typer.Typer:
@@ -53,4 +86,5 @@ def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, A
     return run_demo(warehouse, folder, progress)
 
 
-PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=20, commands=_commands, demo=_demo)
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=20, commands=_commands, demo=_demo,
+                    views=VIEWS)

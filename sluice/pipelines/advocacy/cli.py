@@ -60,10 +60,4 @@ def advocacy_report(warehouse: WarehouseOption = None, json: JsonOption = False)
     with Warehouse(warehouse, must_exist=True) as wh:
         advocacy.build_models(wh)
         report = build_report(wh)
-    if json:
-        console.print_json(report.as_dict())
-    else:
-        for title, result in report.sections.items():
-            console.print_result(result, title)
-        for finding in report.findings:
-            console.out.print(finding)
+    console.show_views(report.views, json, report.findings)

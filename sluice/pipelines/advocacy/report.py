@@ -4,46 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sluice.pipelines.advocacy import PIPELINE
+from sluice.registry import View
 from sluice.warehouse import Result, Warehouse
-
-TOP = 5
 
 
 @dataclass
 class Report:
-    sections: dict[str, Result] = field(default_factory=dict)
+    """The pipeline's views (`advocacy.VIEWS`) with their rows, and findings in words."""
+
+    views: dict[View, Result] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return {"findings": self.findings,
-                **{name: result.dicts() for name, result in self.sections.items()}}
-
-
-SECTIONS = {
-    "files": "SELECT outcome, files FROM advocacy.file_summary",
-    "top advocates by sales": f"SELECT rank, name, advocate_id, sales FROM "
-                              f"advocacy.top_advocates_by_sales LIMIT {TOP}",
-    "top advocates by engagement": f"SELECT rank, name, advocate_id, engagement, "
-                                   f"round(engagement_rate, 4) AS engagement_rate FROM "
-                                   f"advocacy.top_advocates_by_engagement LIMIT {TOP}",
-    "top advocates by reach": f"SELECT rank, name, advocate_id, reach FROM "
-                              f"advocacy.top_advocates_by_reach LIMIT {TOP}",
-    "engagement by platform": "SELECT platform, tasks, tasks_measured, engagement, reach, "
-                              "round(engagement_rate, 4) AS engagement_rate "
-                              "FROM advocacy.engagement_by_platform ORDER BY engagement_rate "
-                              "DESC NULLS LAST",
-    "sales by brand": "SELECT brand, memberships, memberships_with_sales, sales "
-                      "FROM advocacy.sales_by_brand ORDER BY sales DESC NULLS LAST",
-    "outliers (above Q3 + 3 IQR)": "SELECT metric, count(*) AS advocates, "
-                                   "round(min(fence), 2) AS fence, round(max(value), 2) AS "
-                                   "largest FROM advocacy.outliers GROUP BY metric ORDER BY metric",
-    "data-quality issues": "SELECT entity, field, rule, issues FROM advocacy.dq_summary "
-                           "LIMIT 12",
-}
+        return {**{view.name: result.dicts() for view, result in self.views.items()},
+                "findings": self.findings}
 
 
 def build_report(warehouse: Warehouse) -> Report:
-    report = Report({name: warehouse.query(sql) for name, sql in SECTIONS.items()})
+    report = Report({view: view.query(warehouse) for view in PIPELINE.views})
     report.findings.append(_correlation_finding(warehouse))
     report.findings.extend(_share_findings(warehouse))
     return report
@@ -64,9 +43,10 @@ def _correlation_finding(warehouse: Warehouse) -> str:
 
 
 def _correlation(warehouse: Warehouse) -> tuple[int, float | None, float | None]:
-    row = warehouse.query("""
+    row = warehouse.destination.query("""
         WITH both_known AS (
-            SELECT CAST(engagement AS DOUBLE) AS engagement, CAST(sales AS DOUBLE) AS sales
+            SELECT CAST(engagement AS DOUBLE PRECISION) AS engagement,
+                   CAST(sales AS DOUBLE PRECISION) AS sales
             FROM advocacy.engagement_by_advocate
             WHERE engagement IS NOT NULL AND sales IS NOT NULL
         ), ranked AS (
@@ -96,7 +76,7 @@ def _strength(coefficient: float) -> str:
 
 
 def _share_findings(warehouse: Warehouse) -> list[str]:
-    advocates, top_share = warehouse.query("""
+    advocates, top_share = warehouse.destination.query("""
         WITH s AS (SELECT sales, row_number() OVER (ORDER BY sales DESC) AS n,
                           count(*) OVER () AS total
                    FROM advocacy.engagement_by_advocate WHERE sales IS NOT NULL)

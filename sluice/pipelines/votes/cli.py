@@ -34,11 +34,9 @@ def votes_ingest(
 def votes_outliers(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
     """Recreate blog_analysis.outlier_weeks and print its rows."""
     with Warehouse(warehouse, must_exist=True) as wh:
-        result = votes.outliers(wh)
-    if json:
-        console.print_json(result.dicts())
-    else:
-        console.print_result(result, "weeks whose vote count is more than 20% off the mean")
+        votes.outliers(wh)
+        results = {view: view.query(wh) for view in votes.PIPELINE.views}
+    console.show_views(results, json)
 
 
 @app.command("generate")

@@ -9,7 +9,7 @@ DROP VIEW IF EXISTS advocacy.file_summary CASCADE;
 CREATE VIEW advocacy.file_summary AS
 SELECT CASE WHEN status = 'loaded' AND note LIKE 'repaired%' THEN 'repaired'
             WHEN status = 'loaded' THEN 'clean'
-            WHEN status = 'rejected' THEN 'quarantined'
+            WHEN status = 'rejected' THEN 'rejected'
             WHEN status = 'unreadable' THEN 'unreadable'
             WHEN note LIKE 'skipped: % before, unchanged' THEN 'unchanged, skipped'
             ELSE 'not an advocate file, skipped' END AS outcome,
