@@ -230,3 +230,16 @@ def test_interrupt_while_rows_stream_into_postgres_rolls_back(
     again = sluice_json("votes", "ingest", "big.jsonl", cwd=tmp_path,
                         env={k: env[k] for k in ("SLUICE_WAREHOUSE", "SLUICE_QUARANTINE_DIR")})
     assert again["loaded"] == made["votes"]
+
+
+def test_demo_on_postgres_says_what_it_says_on_duckdb(tmp_path: Path, postgres_url: str) -> None:
+    """Every pipeline's demo step (generate, ingest, models, views) on both warehouses."""
+    duck, pg = _both(tmp_path, postgres_url)
+    on_duckdb = sluice_json("demo", "--dir", "demo-duckdb", cwd=tmp_path, env=duck)
+    on_postgres = sluice_json("demo", "--dir", "demo-postgres", cwd=tmp_path, env=pg)
+    assert on_postgres == on_duckdb
+    assert on_postgres["votes"]["loaded"] > 0 and on_postgres["advocacy"]["loaded"] > 0
+    timeless = [[{k: v for k, v in run.items() if k not in ("started", "finished", "seconds")}
+                 for run in sluice_json("runs", cwd=tmp_path, env=env)] for env in (duck, pg)]
+    assert timeless[1] == timeless[0]
+    assert [run["status"] for run in timeless[0]] == ["succeeded", "succeeded"]
