@@ -87,18 +87,23 @@ def jsonl_of(advocates: int) -> Path:
     return path
 
 
-def compare(source: Path, records: int, repeats: int, work: Path) -> list[str]:
-    runs: dict[str, list[tuple[float, float]]] = {"pandas": [], "sluice": []}
+def compare(source: Path, records: int, repeats: int, work: Path,
+            other: str | None = None) -> list[str]:
+    """pandas and sluice (and `other`, another installation's Python running its sluice,
+    such as a checkout of an earlier commit), alternating within each repeat."""
+    pythons = {"sluice": sys.executable, **({"sluice (other)": other} if other else {})}
+    runs: dict[str, list[tuple[float, float]]] = {"pandas": [], **{n: [] for n in pythons}}
     for _ in range(repeats):
-        for name in ("warehouse.db", "pandas.sqlite"):
-            (work / name).unlink(missing_ok=True)
+        (work / "pandas.sqlite").unlink(missing_ok=True)
         runs["pandas"].append(measure([sys.executable, "-c", PANDAS_BASELINE, str(source),
                                        "pandas.sqlite"], work))
-        runs["sluice"].append(measure([sys.executable, "-m", "sluice", "advocacy", "ingest",
+        for name, python in pythons.items():
+            (work / "warehouse.db").unlink(missing_ok=True)
+            runs[name].append(measure([python, "-m", "sluice", "advocacy", "ingest",
                                        str(source), "--json"], work))
     rows = []
     kind = "files" if source.is_dir() else "one JSON Lines file"
-    for name in ("pandas", "sluice"):
+    for name in runs:
         seconds = statistics.median(t for t, _ in runs[name])
         memory = statistics.median(m for _, m in runs[name])
         rows.append(f"| {records:,} advocates, {kind} | {name} | {seconds:.2f} | "
@@ -115,15 +120,19 @@ def main() -> None:
     parser.add_argument("--folders", type=sizes, default=[10_000, 100_000])
     parser.add_argument("--jsonl", type=sizes, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--compare-with", metavar="PYTHON",
+                        help="also measure this Python's sluice (e.g. an earlier commit's venv)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
     print(f"{os.cpu_count()} cores; repeats: {args.repeats}\n")
     print("| input | run | median s | advocates/s | peak RSS MB |\n|---|---|---:|---:|---:|")
     for advocates in args.folders:
-        for row in compare(folder_of(advocates), advocates, args.repeats, work):
+        for row in compare(folder_of(advocates), advocates, args.repeats, work,
+                           args.compare_with):
             print(row, flush=True)
     for advocates in args.jsonl:
-        for row in compare(jsonl_of(advocates), advocates, args.repeats, work):
+        for row in compare(jsonl_of(advocates), advocates, args.repeats, work,
+                           args.compare_with):
             print(row, flush=True)
     shutil.rmtree(work)
 

@@ -67,6 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--votes", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--compare-with", metavar="PYTHON",
+                        help="also measure this Python's sluice (e.g. an earlier commit's venv)")
     args = parser.parse_args()
 
     big = generated(args.votes, "votes")
@@ -75,9 +77,9 @@ def main() -> None:
     print(f"file: {big.name}, {big.stat().st_size / 1e9:.2f} GB, {lines:,} lines; "
           f"{os.cpu_count()} cores; repeats: {args.repeats}\n")
 
-    base_t, base_m, sl_t, sl_m = [], [], [], []
+    base_t, base_m, sl_t, sl_m, other_t, other_m = [], [], [], [], [], []
     for repeat in range(args.repeats):
-        for target in ("baseline.db", "warehouse.db"):
+        for target in ("baseline.db", "warehouse.db", "other.db"):
             (work / target).unlink(missing_ok=True)
         t, m = measure([sys.executable, "-c", BASELINE, "baseline.db", str(big)], work)
         base_t.append(t)
@@ -85,7 +87,13 @@ def main() -> None:
         t, m = measure(sluice("votes", "ingest", str(big), "--json"), work)
         sl_t.append(t)
         sl_m.append(m)
-        print(f"repeat {repeat + 1}: bare DuckDB {base_t[-1]:.2f} s, sluice {sl_t[-1]:.2f} s")
+        if args.compare_with:
+            t, m = measure([args.compare_with, "-m", "sluice", "votes", "ingest", str(big),
+                            "--json", "--warehouse", "other.db"], work)
+            other_t.append(t)
+            other_m.append(m)
+        print(f"repeat {repeat + 1}: bare DuckDB {base_t[-1]:.2f} s, sluice {sl_t[-1]:.2f} s"
+              + (f", other sluice {other_t[-1]:.2f} s" if other_t else ""))
 
     rows = [
         ("bare DuckDB (CTAS SELECT DISTINCT FROM read_json, typed)", median(base_t),
@@ -97,6 +105,10 @@ def main() -> None:
     for name, seconds, memory in rows:
         print(f"| {name} | {seconds:.2f} | {lines / seconds:,.0f} | {memory:,.0f} |")
     print(f"\nthroughput ratio sluice / bare DuckDB: {median(base_t) / median(sl_t):.2f}")
+    if other_t:
+        print(f"other sluice ({args.compare_with}): median {median(other_t):.2f} s, peak "
+              f"{median(other_m):,.0f} MB, ratio / bare DuckDB "
+              f"{median(base_t) / median(other_t):.2f}")
 
     reingest = [measure(sluice("votes", "ingest", str(big), "--json"), work)[0]
                 for _ in range(args.repeats)]
