@@ -72,10 +72,10 @@ def ingest(
         merge.classify(warehouse, spec.contract, spec.target)
         progress("committing", steps + 1, steps + 2)
         with committing(warehouse, run):
-            merge.load_new(warehouse, spec.contract, spec.target)
+            loaded = merge.load_new(warehouse, spec.contract, spec.target)
             drop_staged_rows(warehouse)  # frees memory for re-reading conflicting lines
             merge.quarantine_rejects(warehouse, spec.contract, run.run_id, spec.pipeline, staged)
-            _record_counts(warehouse, spec, run, staged)
+            _record_counts(warehouse, spec, run, staged, loaded)
         progress("done", steps + 2, steps + 2)
     return run
 
@@ -237,9 +237,10 @@ def _set_unreadable(
 
 
 def _record_counts(
-    warehouse: Warehouse, spec: KeyedJsonLines, run: RunSummary, staged: list[StagedFile]
+    warehouse: Warehouse, spec: KeyedJsonLines, run: RunSummary, staged: list[StagedFile],
+    loaded: dict[int, int] | None,
 ) -> None:
-    counts = merge.count_outcomes(warehouse, spec.target, staged)
+    counts = merge.count_outcomes(warehouse, spec.target, staged, loaded)
     by_id = {f.file_id: f for f in run.files}
     for s in staged:
         entry, outcome = by_id[s.file_id], counts[s.file_id]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sluice.contracts import Contract
+from sluice.errors import LedgerMismatch
 from sluice.paths import shown
 from sluice.quarantine import QUARANTINE_COLUMNS
 from sluice.staging import (
@@ -112,13 +113,24 @@ def _known_rows(warehouse: Warehouse, contract: Contract, target: str) -> None:
                          KNOWN)
 
 
-def load_new(warehouse: Warehouse, contract: Contract, target: str) -> None:
-    """Insert every valid staged row that has no verdict against it."""
+def load_new(warehouse: Warehouse, contract: Contract, target: str) -> dict[int, int] | None:
+    """Insert every valid staged row that has no verdict against it. On a destination
+    apart from the engine, returns the rows sent per file, checked against the number
+    the destination says it stored (counting them there again would scan the target)."""
     columns = ", ".join(f's."{n}"' for n in contract.names)
-    warehouse.destination.push(
-        target, [*(f'"{n}"' for n in contract.names), LINEAGE_COLUMN],
-        f"SELECT {columns}, s.file_id FROM {STAGED} s ANTI JOIN {VERDICTS} v "
-        f"ON s.rowid = v.row WHERE {VALID}")
+    new_rows = (f"SELECT {columns}, s.file_id FROM {STAGED} s ANTI JOIN {VERDICTS} v "
+                f"ON s.rowid = v.row WHERE {VALID}")
+    destination = warehouse.destination
+    stored = destination.push(target, [*(f'"{n}"' for n in contract.names), LINEAGE_COLUMN],
+                              new_rows)
+    if destination.shares_engine:
+        return None
+    sent = {int(file_id): int(n) for file_id, n in warehouse.query(
+        f"SELECT file_id, count(*) FROM ({new_rows}) GROUP BY 1").rows}
+    if sum(sent.values()) != stored:
+        raise LedgerMismatch(f"{target}: {sum(sent.values()):,} rows sent, the warehouse "
+                             f"stored {stored:,}; the run was rolled back")
+    return sent
 
 
 def quarantine_rejects(
@@ -173,10 +185,11 @@ def _quarantine_conflicts(
         """, [run_id, pipeline, f.file_id, shown(f.path), f.file_id, reason])
 
 
-def count_outcomes(warehouse: Warehouse, target: str, files: list[StagedFile]
-                   ) -> dict[int, FileCounts]:
-    """Per file: rows in the target carrying its id, duplicates, and rejects, each counted
-    from where it ended up, so that the ledger's balance is a real check."""
+def count_outcomes(warehouse: Warehouse, target: str, files: list[StagedFile],
+                   loaded: dict[int, int] | None = None) -> dict[int, FileCounts]:
+    """Per file: rows in the target carrying its id (or `loaded`, the rows a separate
+    destination confirmed storing), duplicates, and rejects, each counted from where it
+    ended up, so that the ledger's balance is a real check."""
     counts = {f.file_id: FileCounts() for f in files}
     ids = [f.file_id for f in files]
     if not ids:
@@ -184,10 +197,11 @@ def count_outcomes(warehouse: Warehouse, target: str, files: list[StagedFile]
     # The run's file ids are above every earlier run's, and only this run writes now.
     this_run = [min(ids), max(ids)]
     destination = warehouse.destination
-    for file_id, n in destination.query(
-        f"SELECT {LINEAGE_COLUMN}, count(*) FROM {target} "
-        f"WHERE {LINEAGE_COLUMN} BETWEEN ? AND ? GROUP BY 1", this_run
-    ).rows:
+    if loaded is None:
+        loaded = {int(file_id): int(n) for file_id, n in destination.query(
+            f"SELECT {LINEAGE_COLUMN}, count(*) FROM {target} "
+            f"WHERE {LINEAGE_COLUMN} BETWEEN ? AND ? GROUP BY 1", this_run).rows}
+    for file_id, n in loaded.items():
         if file_id in counts:
             counts[file_id].loaded = n
     for file_id, n in warehouse.query(

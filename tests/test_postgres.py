@@ -243,3 +243,25 @@ def test_demo_on_postgres_says_what_it_says_on_duckdb(tmp_path: Path, postgres_u
                  for run in sluice_json("runs", cwd=tmp_path, env=env)] for env in (duck, pg)]
     assert timeless[1] == timeless[0]
     assert [run["status"] for run in timeless[0]] == ["succeeded", "succeeded"]
+
+
+def test_rows_the_database_silently_drops_fail_the_balance(tmp_path: Path,
+                                                          postgres_url: str) -> None:
+    """A trigger that drops some rows (a DBA's, say): PostgreSQL stores fewer rows than
+    sluice sent, the ledger cannot balance, and the run is rolled back with exit 4."""
+    write_lines(tmp_path / "v.jsonl", [vote(i) for i in range(1, 11)])
+    env = {"SLUICE_WAREHOUSE": postgres_url, "SLUICE_QUARANTINE_DIR": str(tmp_path / "q")}
+    write_lines(tmp_path / "first.jsonl", [vote(100)])
+    sluice("votes", "ingest", "first.jsonl", cwd=tmp_path, env=env)
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute("""
+            CREATE FUNCTION drop_sevens() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW."Id" = 7 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER drop_sevens BEFORE INSERT ON blog_analysis.votes
+            FOR EACH ROW EXECUTE FUNCTION drop_sevens();""")
+    result = sluice("votes", "ingest", "v.jsonl", cwd=tmp_path, env=env, expect=4)
+    assert "10 rows sent, the warehouse stored 9" in result.stderr
+    with psycopg.connect(postgres_url) as con:
+        assert con.execute('SELECT "Id" FROM blog_analysis.votes').fetchall() == [(100,)]
+        assert con.execute("SELECT status FROM sluice.runs ORDER BY run_id").fetchall() == [
+            ("succeeded",), ("failed",)]

@@ -71,8 +71,9 @@ class Destination(abc.ABC):
 
     @abc.abstractmethod
     def push(self, table: str, columns: Sequence[str], engine_sql: str,
-             params: Sequence[Any] | None = None) -> None:
-        """The rows of an engine query into the destination table's `columns`."""
+             params: Sequence[Any] | None = None) -> int:
+        """The rows of an engine query into the destination table's `columns`; returns
+        how many rows the destination says it stored."""
 
     @abc.abstractmethod
     def pull(self, sql: str, params: Sequence[Any] | None, engine_table: str) -> None:

@@ -99,8 +99,10 @@ class DuckDBFile(Destination):
             os.unlink(stream.name)
 
     def push(self, table: str, columns: Sequence[str], engine_sql: str,
-             params: Sequence[Any] | None = None) -> None:
-        self.execute(f"INSERT INTO {table} ({', '.join(columns)}) {engine_sql}", params)
+             params: Sequence[Any] | None = None) -> int:
+        inserted = self.con.execute(f"INSERT INTO {table} ({', '.join(columns)}) {engine_sql}",
+                                    params or []).fetchone()
+        return int(inserted[0]) if inserted else 0
 
     def pull(self, sql: str, params: Sequence[Any] | None, engine_table: str) -> None:
         self.execute(f"CREATE OR REPLACE TEMP TABLE {engine_table} AS {sql}", params)

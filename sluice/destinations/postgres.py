@@ -110,7 +110,7 @@ class PostgresDatabase(Destination):
                 copy.write_row(row)
 
     def push(self, table: str, columns: Sequence[str], engine_sql: str,
-             params: Sequence[Any] | None = None) -> None:
+             params: Sequence[Any] | None = None) -> int:
         """The engine writes the rows as CSV, in PostgreSQL's text forms, into a pipe
         that a second thread feeds to COPY: both work at once, and no file is written."""
         described = self.engine.execute(f"SELECT * FROM ({engine_sql}) LIMIT 0", params or [])
@@ -132,7 +132,7 @@ class PostgresDatabase(Destination):
                 if feeder.failure is not None and not isinstance(error, KeyboardInterrupt):
                     raise feeder.failure from None  # the engine only saw the pipe close
                 raise
-            feeder.finish()
+            return feeder.finish()
         finally:
             pipe.unlink(missing_ok=True)
 
@@ -198,24 +198,28 @@ class _CopyFeeder(threading.Thread):
         self.opened = False
         self.abandoned = False
         self.failure: BaseException | None = None
+        self.stored = 0
 
     def run(self) -> None:
         try:
             with self.pipe.open("rb") as stream:
                 self.opened = True
-                with self.con.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
-                    while chunk := stream.read(COPY_CHUNK):
-                        copy.write(chunk)
-                    if self.abandoned:
-                        raise _Abandoned
+                with self.con.cursor() as cursor:
+                    with cursor.copy(self.copy_sql) as copy:
+                        while chunk := stream.read(COPY_CHUNK):
+                            copy.write(chunk)
+                        if self.abandoned:
+                            raise _Abandoned
+                    self.stored = cursor.rowcount
         except BaseException as error:
             self.failure = error
 
-    def finish(self) -> None:
-        """Wait for the COPY to end; raise what stopped it."""
+    def finish(self) -> int:
+        """Wait for the COPY to end; raise what stopped it, or return the rows stored."""
         self._join()
         if self.failure is not None:
             raise self.failure
+        return self.stored
 
     def abandon(self) -> None:
         """The engine failed: release the thread (still waiting for the pipe to open, or
