@@ -168,6 +168,8 @@ def test_run_killed_inside_its_transaction_leaves_postgres_as_it_was(
 @pytest.mark.parametrize(("url", "expected"), [
     ("postgresql://postgres@127.0.0.1:1/nowhere", "cannot connect to the server"),
     ("postgresql://postgres@127.0.0.1:5432/sluice_no_such_database", "does not exist"),
+    ("postgresql://sluice_no_such_role@127.0.0.1:5432/postgres", "no such user"),
+    ("postgresql://postgres:secret@127.0.0.1:1/x", "postgresql://postgres@127.0.0.1:1/x"),
     ("postgresql://postgres@127.0.0.1:5432/x?sslmode=nonsense", "not a valid PostgreSQL URL"),
     ("mysql://root@127.0.0.1/db", "scheme 'mysql' is not supported"),
 ])
@@ -180,6 +182,7 @@ def test_a_warehouse_url_that_cannot_work_is_one_clear_line(
     assert expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr and "psycopg" not in result.stderr
+    assert "secret" not in result.stderr
 
 
 

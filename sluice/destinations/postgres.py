@@ -293,6 +293,8 @@ def _connect_error(shown: str, error: psycopg.Error) -> SluiceError:
     if "does not exist" in text and "database" in text:
         return SluiceError(f"cannot open warehouse {shown}: the database does not exist; "
                            "create it first (createdb)")
+    if "role" in text and "does not exist" in text:
+        return SluiceError(f"cannot open warehouse {shown}: the server has no such user (role)")
     if "authentication failed" in text or "no password supplied" in text:
         return SluiceError(f"cannot open warehouse {shown}: authentication failed")
     if "could not translate host name" in text or "Name or service not known" in text:
