@@ -16,6 +16,7 @@ After a case, `assert_promises` checks the warehouse from outside, through SQL o
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,40 @@ def tried(kind: str, case: str, outcome: str) -> Tried:
 def environment() -> dict[str, str]:
     """The environment of a CLI child process, as conftest.sluice gives it."""
     return {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+
+
+# A fresh parent for a run whose memory is measured: Linux carries a process's peak memory
+# across fork and exec, so a child of the test process (which runs sluice in itself, and
+# may have held a gigabyte) would report that process's peak instead of sluice's own.
+_MEASURE = """
+import os, subprocess, sys
+out, *command = sys.argv[1:]
+with open(out, "wb") as stdout:
+    process = subprocess.Popen(command, stdout=stdout)
+    _, status, usage = os.wait4(process.pid, 0)
+print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+@dataclass(frozen=True)
+class Measured:
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_mb: float  # peak resident memory
+
+
+def measured(*args: str, cwd: Path) -> Measured:
+    """Run sluice in a process of its own, with its peak resident memory."""
+    out = cwd / "measured.out"
+    parent = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(out), sys.executable, "-m", "sluice", *args],
+        cwd=cwd, env=environment(), capture_output=True, text=True, timeout=600)
+    assert parent.stdout, parent.stderr
+    peak_kb, code = map(int, parent.stdout.split())
+    stdout = out.read_text()
+    out.unlink()
+    return Measured(code, stdout, parent.stderr, peak_kb / 1024)
 
 
 def is_open_by(pid: int, path: Path) -> bool:

@@ -8,12 +8,11 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
-from hostile import Tried, assert_promises, assert_rerun_changes_nothing, tried
+from hostile import Tried, assert_promises, assert_rerun_changes_nothing, measured, tried
 from test_advocacy_ingest import advocate
 
 from conftest import query, sluice
@@ -128,27 +127,16 @@ def sparse(path: Path, size: int) -> None:
         stream.truncate(size)
 
 
-def measured(args: list[str], cwd: Path) -> tuple[int, str, float]:
-    """Run sluice in its own process: exit code, stdout, peak resident memory in MB."""
-    out, err = cwd / "out.txt", cwd / "err.txt"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
-    with out.open("w") as stdout, err.open("w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "sluice", *args], cwd=cwd,
-                                   stdout=stdout, stderr=stderr, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
-    return os.waitstatus_to_exitcode(status), out.read_text(), usage.ru_maxrss / 1024
-
-
 @pytest.mark.parametrize("case", [BIG_FILES[0]], ids=[BIG_FILES[0].case])
 def test_big_strays_and_a_huge_json_file_are_never_read(work: Path, case: Tried) -> None:
     write_advocate(work / "in" / "user_1.json", 1)
     sparse(work / "in" / "export.bin", 2 << 30)
     sparse(work / "in" / "._user_1.json", 300 << 20)
     sparse(work / "in" / "huge.json", 300 << 20)
-    code, out, peak = measured(["advocacy", "ingest", "in", "--json"], work)
-    assert code == 0, (work / "err.txt").read_text()
-    assert peak < MEMORY_BOUND_MB, f"peak {peak:.0f} MB"
-    summary = json.loads(out)
+    run = measured("advocacy", "ingest", "in", "--json", cwd=work)
+    assert run.returncode == 0, run.stderr
+    assert run.peak_mb < MEMORY_BOUND_MB, f"peak {run.peak_mb:.0f} MB"
+    summary = json.loads(run.stdout)
     assert (summary["read"], summary["loaded"], summary["rejected"]) == (2, 1, 1)
     db = work / "warehouse.db"
     files = ledger(db)

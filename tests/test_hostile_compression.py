@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
-import subprocess
-import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -205,26 +202,15 @@ BOMBS = {
                  "refused as unreadable, exit 5, peak memory under 1.5 GB; the good file loads"),
 }
 
-MEASURED = """
-import resource, subprocess, sys
-code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
-"""
-
-
 @pytest.mark.parametrize("byte", [pytest.param(b, id=t.case) for b, t in BOMBS.items()])
 def test_a_decompression_bomb_is_refused_with_bounded_memory(work: Path, byte: bytes) -> None:
     content = bomb(byte)
     assert len(content) < 400_000 and 100 * len(content) + (64 << 20) < 300 * (1 << 20)
     offer(work, "bomb.jsonl.gz", content)
-    # A fresh parent, so that its children's peak is sluice's own, not an earlier test's.
-    measured = subprocess.run(
-        [sys.executable, "-c", MEASURED, sys.executable, "-m", "sluice", "votes", "ingest",
-         "in"], cwd=work, capture_output=True, text=True, timeout=600,
-        env={k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")})
-    peak_kb, code = map(int, measured.stdout.split())
-    assert code == 5, (f"exit {code}, peak RSS {peak_kb // 1024} MB", measured.stderr)
-    assert peak_kb < PEAK_RSS_LIMIT_KB, f"peak RSS {peak_kb / 1024:.0f} MB"
+    run = hostile.measured("votes", "ingest", "in", cwd=work)
+    assert run.returncode == 5, (f"exit {run.returncode}, peak RSS {run.peak_mb:.0f} MB",
+                                 run.stderr)
+    assert run.peak_mb * 1024 < PEAK_RSS_LIMIT_KB, f"peak RSS {run.peak_mb:.0f} MB"
     db = work / "warehouse.db"
     hostile.assert_promises(db)
     by_name = files(db)
