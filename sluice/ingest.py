@@ -72,7 +72,8 @@ def ingest(
         merge.classify(warehouse, spec.contract, spec.target)
         progress("committing", steps + 1, steps + 2)
         with committing(warehouse, run):
-            loaded = merge.load_new(warehouse, spec.contract, spec.target)
+            loaded = merge.load_new(warehouse, spec.contract, spec.target,
+                                    [s.file_id for s in staged])
             drop_staged_rows(warehouse)  # frees memory for re-reading conflicting lines
             merge.quarantine_rejects(warehouse, spec.contract, run.run_id, spec.pipeline, staged)
             _record_counts(warehouse, spec, run, staged, loaded)

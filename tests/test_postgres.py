@@ -262,9 +262,14 @@ def test_rows_the_database_silently_drops_fail_the_balance(tmp_path: Path,
             BEGIN IF NEW."Id" = 7 THEN RETURN NULL; END IF; RETURN NEW; END $$;
             CREATE TRIGGER drop_sevens BEFORE INSERT ON blog_analysis.votes
             FOR EACH ROW EXECUTE FUNCTION drop_sevens();""")
-    result = sluice("votes", "ingest", "v.jsonl", cwd=tmp_path, env=env, expect=4)
-    assert "10 rows sent, the warehouse stored 9" in result.stderr
+    write_lines(tmp_path / "w.jsonl", [vote(i) for i in range(11, 14)])
+    # Several files: the rows sent per file must add up to what PostgreSQL stored.
+    several = sluice("votes", "ingest", "v.jsonl", "w.jsonl", cwd=tmp_path, env=env, expect=4)
+    assert "13 rows sent, the warehouse stored 12" in several.stderr
+    # One file: what PostgreSQL stored is its `loaded`, and the file cannot balance.
+    one = sluice("votes", "ingest", "v.jsonl", cwd=tmp_path, env=env, expect=4)
+    assert "read 10 != loaded 9 + duplicates 0 + rejected 0" in one.stderr
     with psycopg.connect(postgres_url) as con:
         assert con.execute('SELECT "Id" FROM blog_analysis.votes').fetchall() == [(100,)]
         assert con.execute("SELECT status FROM sluice.runs ORDER BY run_id").fetchall() == [
-            ("succeeded",), ("failed",)]
+            ("succeeded",), ("failed",), ("failed",)]
