@@ -98,7 +98,9 @@ def compare(source: Path, records: int, repeats: int, work: Path,
         runs["pandas"].append(measure([sys.executable, "-c", PANDAS_BASELINE, str(source),
                                        "pandas.sqlite"], work))
         for name, python in pythons.items():
-            (work / "warehouse.db").unlink(missing_ok=True)
+            for own in ("warehouse.db", "warehouse.db.wal"):
+                (work / own).unlink(missing_ok=True)
+            shutil.rmtree(work / "warehouse.db.quarantine", ignore_errors=True)
             runs[name].append(measure([python, "-m", "sluice", "advocacy", "ingest",
                                        str(source), "--json"], work))
     rows = []
