@@ -137,8 +137,11 @@ class Warehouse:
         (keys to match against destination tables), for the length of the block; yields
         its name. On a separate destination it is a temp table filled by COPY."""
         destination = self.destination
+        # On the engine's own file: a view (nothing copied), or a table if the query
+        # takes parameters, which a view cannot hold.
+        kind = "TABLE" if params else "VIEW"
         if destination.shares_engine:
-            self.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS_TABLE} AS {engine_sql}", params)
+            self.execute(f"CREATE OR REPLACE TEMP {kind} {KEYS_TABLE} AS {engine_sql}", params)
         else:
             destination.execute(f"CREATE TEMP TABLE {KEYS_TABLE} ({columns_ddl})")
             columns = [part.split()[0] for part in columns_ddl.split(",")]
@@ -146,8 +149,10 @@ class Warehouse:
         try:
             yield KEYS_TABLE
         finally:
-            (self if destination.shares_engine else destination).execute(
-                f"DROP TABLE IF EXISTS {KEYS_TABLE}")
+            if destination.shares_engine:
+                self.execute(f"DROP {kind} IF EXISTS {KEYS_TABLE}")
+            else:
+                destination.execute(f"DROP TABLE IF EXISTS {KEYS_TABLE}")
 
     def pull_for_keys(self, engine_keys_sql: str, columns_ddl: str, destination_sql: str,
                       engine_table: str) -> None:
