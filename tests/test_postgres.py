@@ -273,3 +273,20 @@ def test_rows_the_database_silently_drops_fail_the_balance(tmp_path: Path,
         assert con.execute('SELECT "Id" FROM blog_analysis.votes').fetchall() == [(100,)]
         assert con.execute("SELECT status FROM sluice.runs ORDER BY run_id").fetchall() == [
             ("succeeded",), ("failed",), ("failed",)]
+
+
+def test_quarantine_folder_of_a_postgres_warehouse(tmp_path: Path, postgres_url: str) -> None:
+    """Files that cannot be read are copied to $SLUICE_QUARANTINE_DIR/run-N/, published
+    on commit; a quarantine folder that is a file is a usage error, before any run."""
+    (tmp_path / "bad.jsonl.gz").write_bytes(b"not gzip at all")
+    write_lines(tmp_path / "ok.jsonl", [vote(1)])
+    env = {"SLUICE_WAREHOUSE": postgres_url, "SLUICE_QUARANTINE_DIR": str(tmp_path / "q")}
+    result = sluice("votes", "ingest", "bad.jsonl.gz", "ok.jsonl", cwd=tmp_path, env=env,
+                    expect=5)
+    assert f"copy kept at {tmp_path / 'q' / 'run-1' / 'bad.jsonl.gz'}" in result.stdout
+    assert (tmp_path / "q" / "run-1" / "bad.jsonl.gz").read_bytes() == b"not gzip at all"
+    (tmp_path / "afile").write_text("")
+    refused = sluice("votes", "ingest", "ok.jsonl", cwd=tmp_path,
+                     env={**env, "SLUICE_QUARANTINE_DIR": str(tmp_path / "afile")}, expect=2)
+    assert "is a file, not a folder" in refused.stderr
+    assert len(sluice_json("runs", cwd=tmp_path, env=env)) == 1

@@ -47,6 +47,9 @@ class PostgresDatabase(Destination):
         except psycopg.ProgrammingError:
             raise UsageError("the warehouse URL is not a valid PostgreSQL URL "
                              "(postgresql://user@host:port/database)") from None
+        configured = os.environ.get(QUARANTINE_DIR_ENV)
+        if configured and Path(configured).exists() and not Path(configured).is_dir():
+            raise UsageError(f"{QUARANTINE_DIR_ENV}={configured!r} is a file, not a folder")
         self._spill = Path(tempfile.mkdtemp(prefix="sluice-engine-"))
         try:
             self.con = psycopg.connect(url, autocommit=True, application_name="sluice",
