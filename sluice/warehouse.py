@@ -166,8 +166,7 @@ class Warehouse:
         one transaction: a model dropped and created again is never seen missing."""
         statements = self.destination.transpile(sql_file.read_text(encoding="utf-8"))
         with self.transaction():
-            for statement in statements:
-                self.destination.execute(statement)
+            self.destination.run_script(statements)
 
 
 def _open_destination(location: str, engine: duckdb.DuckDBPyConnection, must_exist: bool,

@@ -290,3 +290,29 @@ def test_quarantine_folder_of_a_postgres_warehouse(tmp_path: Path, postgres_url:
                      env={**env, "SLUICE_QUARANTINE_DIR": str(tmp_path / "afile")}, expect=2)
     assert "is a file, not a folder" in refused.stderr
     assert len(sluice_json("runs", cwd=tmp_path, env=env)) == 1
+
+
+def test_model_refresh_keeps_the_users_own_views(tmp_path: Path, postgres_url: str) -> None:
+    """Each ingest rebuilds the models; on PostgreSQL a view of the user's own built on a
+    model survives it. A table that gains a column (by hand) changes a `SELECT *` model,
+    which is then dropped and created again: the run still succeeds."""
+    folder = tmp_path / "export"
+    sluice("advocacy", "generate", str(folder), "--advocates", "50", cwd=tmp_path)
+    env = {"SLUICE_WAREHOUSE": postgres_url, "SLUICE_QUARANTINE_DIR": str(tmp_path / "q")}
+    sluice("advocacy", "ingest", str(folder), cwd=tmp_path, env=env)
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute("CREATE VIEW public.my_top AS SELECT name, sales "
+                    "FROM advocacy.top_advocates_by_sales")
+        before = con.execute("SELECT * FROM public.my_top ORDER BY 1, 2").fetchall()
+    assert before
+    sluice("advocacy", "ingest", str(folder), cwd=tmp_path, env=env)
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        assert con.execute("SELECT * FROM public.my_top ORDER BY 1, 2").fetchall() == before
+        con.execute("ALTER TABLE advocacy.tasks ADD COLUMN campaign VARCHAR")
+    sluice("advocacy", "ingest", str(folder), cwd=tmp_path, env=env)
+    with psycopg.connect(postgres_url) as con:
+        columns = [row[0] for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "'advocacy' AND table_name = 'task_engagement' ORDER BY ordinal_position")]
+        assert "campaign" in columns
+        assert con.execute("SELECT count(*) FROM advocacy.top_advocates_by_sales").fetchone()

@@ -100,6 +100,11 @@ class Destination(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def run_script(self, statements: Sequence[str]) -> None:
+        """A model file's statements, in the destination's dialect, inside a transaction."""
+        for statement in statements:
+            self.execute(statement)
+
     def transpile(self, sql: str) -> list[str]:
         """The statements of a DuckDB-dialect script, in this destination's dialect."""
         import sqlglot  # it costs 50 ms at start-up; only model files need it

@@ -7,16 +7,18 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import psycopg
+import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict
 
 from sluice.destinations import Destination, Result
@@ -169,6 +171,9 @@ class PostgresDatabase(Destination):
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
             "AND table_name = ?", [schema, table]))
 
+    def run_script(self, statements: Sequence[str]) -> None:
+        replace_views(self.con.execute, statements)
+
     def begin(self) -> None:
         self.con.execute("BEGIN")
 
@@ -242,6 +247,29 @@ class _CopyFeeder(threading.Thread):
                 self.join()
             except KeyboardInterrupt:  # the run ends; the connection must be free first
                 self.abandoned = True
+
+
+_REPLACED_VIEW = re.compile(r"CREATE\s+OR\s+REPLACE\s+VIEW\s+(\S+)", re.IGNORECASE)
+
+
+def replace_views(execute: Callable[[str], object], statements: Sequence[str]) -> None:
+    """Run statements inside a transaction. PostgreSQL refuses to CREATE OR REPLACE a
+    view whose columns change; then, and only then, the view is dropped with the views
+    built on it (a model file recreates its own later ones) and created again. A view of
+    the user's own built on a model survives every refresh that keeps its columns."""
+    for statement in statements:
+        view = _REPLACED_VIEW.search(statement)
+        if view is None:
+            execute(statement)
+            continue
+        execute("SAVEPOINT sluice_view")
+        try:
+            execute(statement)
+        except psycopg.errors.InvalidTableDefinition:
+            execute("ROLLBACK TO SAVEPOINT sluice_view")
+            execute(f"DROP VIEW IF EXISTS {view[1]} CASCADE")
+            execute(statement)
+        execute("RELEASE SAVEPOINT sluice_view")
 
 
 def _bound(sql: str, params: Sequence[Any] | None) -> tuple[str, Sequence[Any] | None]:

@@ -9,12 +9,11 @@
 -- Written to mean the same on every engine sqlglot writes it for (tests/test_models_
 -- transpile.py): a rate divides a DOUBLE, because `/` on integers is a double in DuckDB
 -- but truncates in PostgreSQL; a program's brand is min(brand), not any_value (absent
--- from PostgreSQL 15, and arbitrary where it exists). Each view is dropped first:
--- PostgreSQL cannot CREATE OR REPLACE a view whose columns change (as `*` does when a
--- table gains a column); CASCADE takes the views built on it, which the later model
--- files recreate.
-DROP VIEW IF EXISTS advocacy.task_engagement CASCADE;
-CREATE VIEW advocacy.task_engagement AS
+-- from PostgreSQL 15, and arbitrary where it exists). PostgreSQL cannot CREATE OR
+-- REPLACE a view whose columns change (as `*` does when a table gains a column): there,
+-- and only then, the destination drops the view with the views built on it, which the
+-- later model files recreate (sluice/destinations/postgres.py, `replace_views`).
+CREATE OR REPLACE VIEW advocacy.task_engagement AS
 SELECT *,
        likes + comments + shares AS engagement,
        CASE WHEN reach > 0 THEN CAST(likes + comments + shares AS DOUBLE) / reach END
@@ -24,8 +23,7 @@ SELECT *,
          AS rated_reach
 FROM advocacy.tasks;
 
-DROP VIEW IF EXISTS advocacy.engagement_by_advocate CASCADE;
-CREATE VIEW advocacy.engagement_by_advocate AS
+CREATE OR REPLACE VIEW advocacy.engagement_by_advocate AS
 WITH t AS (
     SELECT advocate_id, count(*) AS tasks, count(engagement) AS tasks_measured,
            sum(engagement) AS engagement, sum(reach) AS reach,
@@ -44,22 +42,19 @@ SELECT a.advocate_id, a.name, a.email, coalesce(m.programs, 0) AS programs,
          AS programs_with_sales
 FROM advocacy.advocates a LEFT JOIN t USING (advocate_id) LEFT JOIN m USING (advocate_id);
 
-DROP VIEW IF EXISTS advocacy.engagement_by_platform CASCADE;
-CREATE VIEW advocacy.engagement_by_platform AS
+CREATE OR REPLACE VIEW advocacy.engagement_by_platform AS
 SELECT coalesce(platform, '(unknown)') AS platform, count(*) AS tasks,
        count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
        CAST(sum(rated_engagement) AS DOUBLE) / nullif(sum(rated_reach), 0) AS engagement_rate
 FROM advocacy.task_engagement GROUP BY 1;
 
-DROP VIEW IF EXISTS advocacy.engagement_by_program CASCADE;
-CREATE VIEW advocacy.engagement_by_program AS
+CREATE OR REPLACE VIEW advocacy.engagement_by_program AS
 SELECT program_id, min(brand) AS brand, count(*) AS tasks,
        count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
        CAST(sum(rated_engagement) AS DOUBLE) / nullif(sum(rated_reach), 0) AS engagement_rate
 FROM advocacy.task_engagement GROUP BY program_id;
 
-DROP VIEW IF EXISTS advocacy.engagement_by_brand CASCADE;
-CREATE VIEW advocacy.engagement_by_brand AS
+CREATE OR REPLACE VIEW advocacy.engagement_by_brand AS
 SELECT coalesce(brand, '(unknown)') AS brand, count(*) AS tasks,
        count(engagement) AS tasks_measured, sum(engagement) AS engagement, sum(reach) AS reach,
        CAST(sum(rated_engagement) AS DOUBLE) / nullif(sum(rated_reach), 0) AS engagement_rate

@@ -2,8 +2,7 @@
 -- Q3 + 3 x IQR. Sales and engagement are heavily right-skewed (a few viral posts, a few
 -- big accounts), so a z-score, whose mean and deviation the outliers themselves inflate,
 -- would hide them; quartiles are not moved by the extremes.
-DROP VIEW IF EXISTS advocacy.outliers CASCADE;
-CREATE VIEW advocacy.outliers AS
+CREATE OR REPLACE VIEW advocacy.outliers AS
 WITH totals AS (
     SELECT advocate_id, name, 'sales' AS metric, CAST(sales AS DOUBLE) AS value
     FROM advocacy.engagement_by_advocate WHERE sales IS NOT NULL

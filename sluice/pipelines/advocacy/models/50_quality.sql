@@ -1,12 +1,10 @@
 -- Data quality: issues by entity, field and rule (of the current version of each
 -- advocate: a replaced version's issues go with it), and what became of the files.
-DROP VIEW IF EXISTS advocacy.dq_summary CASCADE;
-CREATE VIEW advocacy.dq_summary AS
+CREATE OR REPLACE VIEW advocacy.dq_summary AS
 SELECT entity, field, rule, count(*) AS issues, count(DISTINCT file_id) AS files
 FROM advocacy.dq_issues GROUP BY entity, field, rule ORDER BY issues DESC, entity, field, rule;
 
-DROP VIEW IF EXISTS advocacy.file_summary CASCADE;
-CREATE VIEW advocacy.file_summary AS
+CREATE OR REPLACE VIEW advocacy.file_summary AS
 SELECT CASE WHEN status = 'loaded' AND note LIKE 'repaired%' THEN 'repaired'
             WHEN status = 'loaded' THEN 'clean'
             WHEN status = 'rejected' THEN 'rejected'

@@ -6,8 +6,7 @@
 -- Portable (tests/test_models_transpile.py): the contract's columns are quoted, as
 -- PostgreSQL folds unquoted names to lower case; the ratio and the mean are DOUBLE, as
 -- `/` on integers truncates in PostgreSQL and avg() of integers is NUMERIC there.
-DROP VIEW IF EXISTS blog_analysis.outlier_weeks CASCADE;
-CREATE VIEW blog_analysis.outlier_weeks AS
+CREATE OR REPLACE VIEW blog_analysis.outlier_weeks AS
 WITH weekly AS (
     SELECT
         CAST(EXTRACT(year FROM "CreationDate") AS INTEGER) AS "Year",
