@@ -43,9 +43,12 @@ with psycopg.connect(url) as con:
 
 
 def fresh_database(server: str, name: str) -> str:
+    """An empty database, after a checkpoint: the WAL an earlier measurement wrote is
+    flushed now, not during the next one."""
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute("CHECKPOINT")
     return f"{server}/{name}"
 
 
