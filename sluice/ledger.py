@@ -289,9 +289,7 @@ def recent_runs(warehouse: Warehouse, limit: int) -> Result:
     Times are the ledger's (UTC, no zone); seconds and the count of unreadable files are
     computed here, so the SQL is plain and runs on every destination."""
     destination = warehouse.destination
-    if not destination.scalar(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'sluice' "
-            "AND table_name = 'runs' AND table_catalog = current_database()"):
+    if not destination.table_exists("sluice", "runs"):
         return Result(RUN_COLUMNS, [])
     runs = destination.query(
         "SELECT run_id, pipeline, verb, status, started, finished, files, files_skipped, "

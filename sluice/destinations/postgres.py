@@ -121,7 +121,8 @@ class PostgresDatabase(Destination):
         described = self.engine.execute(f"SELECT * FROM ({engine_sql}) LIMIT 0", params or [])
         names = [d[0] for d in described.description or []]
         types = [str(d[1]) for d in described.description or []]
-        select = ", ".join(_postgres_text(f'"{n}"', t) for n, t in zip(names, types, strict=True))
+        select = ", ".join(_postgres_text(f'"{n}"', t, self.text_holds_nul)
+                           for n, t in zip(names, types, strict=True))
         pipe = self._spill / f"push-{next(_PIPES)}.csv"
         os.mkfifo(pipe)
         feeder = _CopyFeeder(self.con, f"COPY {table} ({', '.join(columns)}) FROM STDIN "
@@ -292,7 +293,7 @@ def _bound(sql: str, params: Sequence[Any] | None) -> tuple[str, Sequence[Any] |
     return "".join(out), list(params)
 
 
-def _postgres_text(column: str, engine_type: str) -> str:
+def _postgres_text(column: str, engine_type: str, holds_nul: bool) -> str:
     """An engine column as the text PostgreSQL's COPY reads for its type."""
     if engine_type.endswith("[]"):
         item = ("CASE WHEN x IS NULL THEN 'NULL' ELSE '\"' || replace(replace(CAST(x AS VARCHAR), "
@@ -300,7 +301,7 @@ def _postgres_text(column: str, engine_type: str) -> str:
         return (f"CASE WHEN {column} IS NOT NULL THEN '{{' || coalesce(list_aggr("
                 f"list_transform({column}, lambda x: {item}), 'string_agg', ','), '') || '}}' "
                 f"END AS {column}")
-    if engine_type == "VARCHAR":
+    if engine_type == "VARCHAR" and not holds_nul:
         # PostgreSQL's text cannot hold NUL: it is kept as the six characters \u0000.
         return f"replace({column}, chr(0), '\\u0000') AS {column}"
     if engine_type == "BLOB":
