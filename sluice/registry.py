@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,15 @@ class Pipeline:
     commands: Callable[[], typer.Typer]  # its verbs, loaded when the CLI is built
     demo: DemoStep | None = None
     views: tuple[View, ...] = ()  # what its report verb prints, in this order
+    models: Traversable | None = None  # its folder of model files (`*.sql`)
+
+    def model_files(self) -> list[Traversable]:
+        """Its model files, in the order they run (by name): written once in DuckDB's
+        SQL, transpiled for the destination."""
+        if self.models is None:
+            return []
+        return sorted((m for m in self.models.iterdir() if m.name.endswith(".sql")),
+                      key=lambda m: m.name)
 
     def __post_init__(self) -> None:
         names = [view.name for view in self.views]

@@ -5,7 +5,6 @@ bit for bit, for the same rows."""
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
@@ -30,13 +29,7 @@ __all__ = ["postgres_url"]  # the fixture, used by name
 DIALECTS = ("postgres", "spark")
 
 
-def models(pipeline: str) -> list[Path]:
-    package = importlib.import_module(f"sluice.pipelines.{pipeline}")
-    assert package.__file__ is not None
-    return sorted((Path(package.__file__).parent / "models").glob("*.sql"))
-
-
-MODELS = [(p.name, model) for p in pipelines() for model in models(p.name)]
+MODELS = [(p.name, Path(str(model))) for p in pipelines() for model in p.model_files()]
 
 
 def transpile(sql: str, dialect: str) -> list[str]:

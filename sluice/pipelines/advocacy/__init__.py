@@ -28,9 +28,8 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
 def build_models(warehouse: Warehouse) -> None:
     ensure_ledger(warehouse)
     load.ensure_schema(warehouse)
-    for model in sorted(MODELS.iterdir(), key=lambda m: m.name):
-        if model.name.endswith(".sql"):
-            warehouse.run_sql_file(model)
+    for model in PIPELINE.model_files():
+        warehouse.run_sql_file(model)
 
 
 if TYPE_CHECKING:
@@ -87,4 +86,4 @@ def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, A
 
 
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=20, commands=_commands, demo=_demo,
-                    views=VIEWS)
+                    views=VIEWS, models=MODELS)

@@ -65,4 +65,4 @@ def _demo(warehouse: Warehouse, folder: Path, progress: ingest_run.Progress) -> 
 
 
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=10, commands=_commands, demo=_demo,
-                    views=VIEWS)
+                    views=VIEWS, models=MODELS)
