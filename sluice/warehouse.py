@@ -163,7 +163,8 @@ class Warehouse:
 
     def run_sql_file(self, sql_file: Path | Traversable) -> None:
         """Run a SQL file written in DuckDB's dialect on the destination, transpiled, in
-        one transaction: a model dropped and created again is never seen missing."""
+        one transaction: a model replaced (or dropped and created again) is never seen
+        missing or half-built."""
         statements = self.destination.transpile(sql_file.read_text(encoding="utf-8"))
         with self.transaction():
             self.destination.run_script(statements)

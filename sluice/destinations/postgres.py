@@ -43,7 +43,7 @@ class PostgresDatabase(Destination):
     text_holds_nul = False
 
     def __init__(self, url: str, engine: duckdb.DuckDBPyConnection, read_only: bool) -> None:
-        self.url, self.engine = url, engine
+        self.engine = engine
         try:
             self.settings = conninfo_to_dict(url)
         except psycopg.ProgrammingError:

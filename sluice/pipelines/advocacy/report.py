@@ -16,10 +16,6 @@ class Report:
     views: dict[View, Result] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
-        return {**{view.name: result.dicts() for view, result in self.views.items()},
-                "findings": self.findings}
-
 
 def build_report(warehouse: Warehouse) -> Report:
     report = Report({view: view.query(warehouse) for view in PIPELINE.views})

@@ -29,10 +29,16 @@ def ingest(
     return ingest_run.ingest(warehouse, SPEC, arguments, progress)
 
 
+def build_models(warehouse: Warehouse) -> None:
+    """Recreate the models (blog_analysis.outlier_weeks) over blog_analysis.votes."""
+    SPEC.ensure_target(warehouse)
+    for model in PIPELINE.model_files():
+        warehouse.run_sql_file(model)
+
+
 def outliers(warehouse: Warehouse) -> Result:
     """Recreate blog_analysis.outlier_weeks and return its rows."""
-    SPEC.ensure_target(warehouse)
-    warehouse.run_sql_file(MODELS / "outlier_weeks.sql")
+    build_models(warehouse)
     return warehouse.destination.query(f"SELECT * FROM {OUTLIER_VIEW}")
 
 

@@ -34,7 +34,7 @@ def votes_ingest(
 def votes_outliers(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
     """Recreate blog_analysis.outlier_weeks and print its rows."""
     with Warehouse(warehouse, must_exist=True) as wh:
-        votes.outliers(wh)
+        votes.build_models(wh)
         results = {view: view.query(wh) for view in votes.PIPELINE.views}
     console.show_views(results, json)
 
