@@ -127,12 +127,12 @@ def show_run(run: RunSummary, as_json: bool, details: bool = True) -> None:
 def print_run(run: RunSummary, details: bool = True) -> None:
     """The run's counts; per file when `details`, else by outcome (for many small files)."""
     if not run.file_count:
-        out.print(f"{run.pipeline} ingest, run {run.run_id}: no input files found")
+        out.print(f"{run.pipeline} {run.verb}, run {run.run_id}: no input files found")
         return
     if not details:
         _print_run_by_status(run)
         return
-    table = Table(title=f"{run.pipeline} ingest, run {run.run_id}: {run.status}",
+    table = Table(title=f"{run.pipeline} {run.verb}, run {run.run_id}: {run.status}",
                   title_justify="left")
     for column in ("file", "status", "read", "loaded", "duplicates", "rejected"):
         table.add_column(column, justify="left" if column in ("file", "status") else "right")
@@ -150,7 +150,7 @@ def print_run(run: RunSummary, details: bool = True) -> None:
 
 
 def _print_run_by_status(run: RunSummary) -> None:
-    table = Table(title=f"{run.pipeline} ingest, run {run.run_id}: {run.status}",
+    table = Table(title=f"{run.pipeline} {run.verb}, run {run.run_id}: {run.status}",
                   title_justify="left")
     for column in ("files", "outcome", "read", "loaded", "duplicates", "rejected"):
         table.add_column(column, justify="left" if column == "outcome" else "right")

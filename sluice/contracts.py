@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from sluice.kinds import Kind
 
@@ -21,6 +22,8 @@ NOT_AN_OBJECT = "not a JSON object"
 INVALID_UTF8 = "invalid UTF-8"
 DUPLICATE_FIELD = "duplicate field"
 MISSING = "missing"
+# JSON's whitespace, less LF: a line of only these is blank, not a record.
+BLANK_CHARACTERS = " \t\r"
 
 
 class OnInvalid(Enum):
@@ -117,6 +120,50 @@ class Contract:
         )
 
     # --- REJECT contracts: one JSON Lines line a record ---------------------------------
+    # A REJECT contract is the `staging.RecordReader` of JSON Lines files.
+
+    @property
+    def record_columns(self) -> list[str]:
+        return self.names
+
+    def staging_columns(self) -> str:
+        return self.columns_ddl().replace(" NOT NULL", "")
+
+    def for_file(self, path: Path) -> Contract:
+        return self
+
+    def records_sql(self, source: str) -> str:
+        """Every line of `source` typed and checked: `blank`, the fields' values, and
+        for a broken record its `reasons` and its `raw` line."""
+        names = ", ".join(f'"{n}"' for n in self.names)
+        return f"""
+            SELECT blank, {names},
+                   CASE WHEN broken THEN {self.reasons("v", "line", "dups")} END AS reasons,
+                   CASE WHEN broken THEN line END AS raw
+            FROM (
+                SELECT *, NOT blank AND ({self.broken("v", "dups")}) AS broken
+                FROM (
+                    SELECT *, {self.value_columns()}
+                    FROM (
+                        SELECT *, {self.duplicated_fields("v", "line")} AS dups
+                               {self.prepared_columns()}
+                        FROM (
+                            SELECT line, blank, v, {self.text_columns("v")}
+                            FROM (
+                                SELECT line,
+                                       -- An object's line starts with a brace: trim only the others.
+                                       line IS NULL OR CASE WHEN starts_with(line, '{{') THEN false
+                                                            ELSE trim(line, '{BLANK_CHARACTERS}') = ''
+                                                       END AS blank,
+                                       CASE WHEN json_valid(line)
+                                            THEN json_extract_string(line, {self.json_paths()})
+                                       END AS v
+                                FROM {source}
+                            )
+                        )
+                    )
+                )
+            )"""
 
     def json_paths(self) -> str:
         return "[" + ", ".join(f"'$.\"{f.name}\"'" for f in self.fields) + "]"

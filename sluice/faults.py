@@ -4,7 +4,9 @@ Set SLUICE_CRASH_AT to a point's name and the process kills itself there with SI
 as the kernel's OOM killer or a power cut would: no cleanup, no rollback handler runs. It
 says so on stderr first, so a test knows the process died at that point and not elsewhere.
 
-Points: `before-commit`, inside a run's one transaction after all its writes.
+Points: `before-commit`, inside a run's one transaction after all its writes;
+`after-commit`, once a run has committed, before anything outside the warehouse follows
+it (an applications pass's outputs and archive).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""One ingest run of a keyed JSON Lines pipeline: intake, stage, classify, commit.
+"""One ingest run of a keyed pipeline whose records are lines (JSON Lines, CSV): intake,
+stage, classify, commit.
 
 Reading and checking happen in temporary tables; the warehouse changes only in the
 final transaction, so a run commits whole or not at all.
@@ -27,11 +28,12 @@ from sluice.lines import LineScan, file_stat, scan_lines, split_exactly
 from sluice.paths import engine_can_open, shown
 from sluice.quarantine import ensure_quarantine, keep_unreadable_file
 from sluice.staging import (
+    RecordReader,
     StagedFile,
     create_staging,
     discard_staged_file,
     drop_staged_rows,
-    stage_json_lines,
+    stage_lines,
     stage_split_lines,
 )
 from sluice.warehouse import Warehouse
@@ -45,24 +47,48 @@ def no_progress(description: str, done: int, total: int) -> None:
     """The default progress reporter: silent."""
 
 
+# Called after the run's records are classified and before its transaction begins, with
+# the engine's tables of the run (`staged`, `verdicts`, `staged_rejects`) still there.
+BeforeCommit = Callable[[Warehouse, RunSummary, list[StagedFile]], None]
+
+
 @dataclass(frozen=True)
-class KeyedJsonLines:
-    """What a pipeline that loads keyed JSON Lines records declares about itself."""
+class KeyedLines:
+    """What a pipeline that loads keyed records, one a line, declares about itself: the
+    contract of its target table, and how its lines are read (by default the contract
+    reads JSON Lines; a CSV pipeline gives its own `records` reader)."""
 
     pipeline: str
     contract: Contract
     target: str
+    records: RecordReader | None = None
+    suffixes: tuple[str, ...] = JSON_LINES_SUFFIXES
+    verb: str = "ingest"
+    before_commit: BeforeCommit | None = None
+
+    @property
+    def reader(self) -> RecordReader:
+        return self.records if self.records is not None else self.contract
 
     def ensure_target(self, warehouse: Warehouse) -> None:
         warehouse.destination.execute(merge.target_ddl(self.contract, self.target))
 
 
 def ingest(
-    warehouse: Warehouse, spec: KeyedJsonLines, arguments: Sequence[str],
+    warehouse: Warehouse, spec: KeyedLines, arguments: Sequence[str],
     progress: Progress = no_progress,
 ) -> RunSummary:
-    entries = resolve_inputs(arguments, JSON_LINES_SUFFIXES, warehouse.own_paths())
-    with recorded_run(warehouse, spec.pipeline, "ingest") as run, \
+    """Load the files, folders or globs that `arguments` name."""
+    entries = resolve_inputs(arguments, spec.suffixes, warehouse.own_paths())
+    return ingest_entries(warehouse, spec, entries, progress)
+
+
+def ingest_entries(
+    warehouse: Warehouse, spec: KeyedLines, entries: list[Entry],
+    progress: Progress = no_progress,
+) -> RunSummary:
+    """One run over entries that intake found."""
+    with recorded_run(warehouse, spec.pipeline, spec.verb) as run, \
             _split_folder(warehouse, run) as split_dir:
         ensure_quarantine(warehouse)
         spec.ensure_target(warehouse)
@@ -70,6 +96,8 @@ def ingest(
         steps = len(entries)
         progress("checking duplicates", steps, steps + 2)
         merge.classify(warehouse, spec.contract, spec.target)
+        if spec.before_commit is not None:
+            spec.before_commit(warehouse, run, staged)
         progress("committing", steps + 1, steps + 2)
         with committing(warehouse, run):
             loaded = merge.load_new(warehouse, spec.contract, spec.target,
@@ -82,12 +110,12 @@ def ingest(
 
 
 def _stage_all(
-    warehouse: Warehouse, spec: KeyedJsonLines, run: RunSummary, entries: list[Entry],
+    warehouse: Warehouse, spec: KeyedLines, run: RunSummary, entries: list[Entry],
     split_dir: Path, progress: Progress,
 ) -> list[StagedFile]:
     """Stage every new file; note the ones skipped (not input, or content seen before)
     or unreadable, each with its reason."""
-    create_staging(warehouse, spec.contract)
+    create_staging(warehouse, spec.reader)
     staged: list[StagedFile] = []
     seen: dict[str, str] = {}
     for index, entry in enumerate(entries):
@@ -119,7 +147,7 @@ class FileChanged(Exception):
 
 
 def _stage_new_content(
-    warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile, seen: dict[str, str],
+    warehouse: Warehouse, spec: KeyedLines, offered: InputFile, seen: dict[str, str],
     split_dir: Path,
 ) -> StagedFile | None:
     """Stage the file unless its content was loaded before (then mark it skipped).
@@ -134,7 +162,8 @@ def _stage_new_content(
     known = ledger.known_sha256(warehouse, spec.pipeline, offered)
     if known is not None and _skip_if_seen(warehouse, spec, offered, known, seen):
         return None
-    scan, staged_file = _scan_and_stage(warehouse, spec, offered)
+    reader = spec.reader.for_file(offered.path)
+    scan, staged_file = _scan_and_stage(warehouse, reader, offered)
     offered.sha256 = scan.sha256
     try:
         _check_read_whole(offered, scan, before)
@@ -148,7 +177,7 @@ def _stage_new_content(
     seen[offered.sha256] = shown(offered.path)
     if staged_file is None or not scan.engine_safe or staged_file.lines != scan.lines:
         _discard(warehouse, offered, staged_file)
-        staged_file = _stage_split(warehouse, spec, offered, split_dir)
+        staged_file = _stage_split(warehouse, reader, offered, split_dir)
     return staged_file
 
 
@@ -170,7 +199,7 @@ def _discard(warehouse: Warehouse, offered: InputFile, staged_file: StagedFile |
         discard_staged_file(warehouse, offered.file_id)
 
 
-def _skip_if_seen(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile,
+def _skip_if_seen(warehouse: Warehouse, spec: KeyedLines, offered: InputFile,
                   sha256: str, seen: dict[str, str]) -> bool:
     earlier = seen.get(sha256) or ledger.already_loaded(warehouse, spec.pipeline, sha256)
     if not earlier:
@@ -180,7 +209,7 @@ def _skip_if_seen(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile
     return True
 
 
-def _scan_and_stage(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile
+def _scan_and_stage(warehouse: Warehouse, reader: RecordReader, offered: InputFile
                     ) -> tuple[LineScan, StagedFile | None]:
     """The file's scan, and its rows as the engine's scanner read them (None if the
     engine could not read it, or must not: a damaged compressed file)."""
@@ -189,33 +218,33 @@ def _scan_and_stage(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFi
         scan = scan_lines(offered.path)
         if scan.damage or not scan.engine_safe or not engine_may_read:
             return scan, None
-        return scan, _engine_stage(warehouse, spec, offered)
+        return scan, _engine_stage(warehouse, reader, offered)
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
         scanning = pool.submit(scan_lines, offered.path, stop)
         try:
-            staged_file = _engine_stage(warehouse, spec, offered)
+            staged_file = _engine_stage(warehouse, reader, offered)
         except BaseException:
             stop.set()
             raise
         return scanning.result(), staged_file
 
 
-def _engine_stage(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile
+def _engine_stage(warehouse: Warehouse, reader: RecordReader, offered: InputFile
                   ) -> StagedFile | None:
     try:
-        return stage_json_lines(warehouse, spec.contract, offered.path, offered.file_id)
+        return stage_lines(warehouse, reader, offered.path, offered.file_id)
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException):
         discard_staged_file(warehouse, offered.file_id)
         return None  # sluice's own splitter reads it, or finds why it cannot
 
 
-def _stage_split(warehouse: Warehouse, spec: KeyedJsonLines, offered: InputFile,
+def _stage_split(warehouse: Warehouse, reader: RecordReader, offered: InputFile,
                  split_dir: Path) -> StagedFile:
     csv_path = split_dir / f"{offered.file_id}.csv"
     refused = split_exactly(offered.path, csv_path, INVALID_UTF8)
-    return stage_split_lines(warehouse, spec.contract, offered.path, offered.file_id,
-                             csv_path, refused)
+    return stage_split_lines(warehouse, reader, offered.path, offered.file_id, csv_path,
+                             refused)
 
 
 @contextmanager
@@ -238,7 +267,7 @@ def _set_unreadable(
 
 
 def _record_counts(
-    warehouse: Warehouse, spec: KeyedJsonLines, run: RunSummary, staged: list[StagedFile],
+    warehouse: Warehouse, spec: KeyedLines, run: RunSummary, staged: list[StagedFile],
     loaded: dict[int, int] | None,
 ) -> None:
     counts = merge.count_outcomes(warehouse, spec.target, staged, loaded)

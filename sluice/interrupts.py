@@ -56,3 +56,10 @@ def outcome_line(signum: int) -> str:
         return (f"interrupted ({name(signum)}) after run {_committed_run} committed; "
                 "its summary may be incomplete (sluice runs shows it)")
     return f"interrupted ({name(signum)}): nothing was committed"
+
+
+def stopped_cleanly() -> None:
+    """A long-running command (a watcher) was stopped by a signal while no run was open:
+    that is how it is meant to stop, so the process exits 0."""
+    global _received
+    _received = None

@@ -72,6 +72,17 @@ TIMESTAMP = Kind(
            f"THEN {_first_parse(WHOLE_SECONDS)} END"),
     problem="'not a timestamp (YYYY-MM-DDTHH:MM:SS.fff)'")
 
+# A calendar date written YYYY-MM-DD, and a boolean written true or false (JSON's way).
+DATE = Kind(
+    name="date", sql_type="DATE",
+    value=("CASE WHEN {s} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' "
+           "THEN TRY_CAST({s} AS DATE) END"),
+    problem="'not a date (YYYY-MM-DD)'")
+BOOLEAN = Kind(
+    name="boolean", sql_type="BOOLEAN",
+    value="CASE {s} WHEN 'true' THEN true WHEN 'false' THEN false END",
+    problem="'not true or false'")
+
 # Any JSON scalar's text, as it is.
 STRING = Kind(name="string", sql_type="VARCHAR", value="{s}", problem="NULL")
 

@@ -99,6 +99,7 @@ class InputFile:
 class RunSummary:
     run_id: int
     pipeline: str
+    verb: str = "ingest"
     status: str = RUNNING
     files: list[InputFile] = field(default_factory=list)
     # Files loaded whole with nothing to report (read = loaded = one record each), counted
@@ -174,7 +175,7 @@ def start_run(warehouse: Warehouse, pipeline: str, verb: str) -> RunSummary:
         "INSERT INTO sluice.runs (run_id, pipeline, verb, started, status) VALUES (?, ?, ?, ?, ?)",
         [run_id, pipeline, verb, _now(), RUNNING],
     )
-    return RunSummary(run_id=run_id, pipeline=pipeline)
+    return RunSummary(run_id=run_id, pipeline=pipeline, verb=verb)
 
 
 def committed(warehouse: Warehouse, run_id: int) -> bool:

@@ -165,8 +165,7 @@ def _quarantine_conflicts(
 ) -> None:
     """Conflicting rows were valid, so staging kept no raw text for them: read their
     lines again from the file, only for files that have conflicts."""
-    reason = (f"conflict: a record with this {contract.key} was loaded first "
-              "with different content")
+    reason = conflict_reason(contract)
     for f in files:
         positions = [row[0] for row in warehouse.query(
             f"SELECT row - {f.first_rowid:d} FROM {VERDICTS} WHERE file_id = ? AND verdict = ?",
@@ -188,6 +187,10 @@ def _quarantine_conflicts(
                    [?] AS reasons
             FROM conflict_lines ORDER BY position
         """, [run_id, pipeline, f.file_id, shown(f.path), f.file_id, reason])
+
+
+def conflict_reason(contract: Contract) -> str:
+    return f"conflict: a record with this {contract.key} was loaded first with different content"
 
 
 def count_outcomes(warehouse: Warehouse, target: str, files: list[StagedFile],

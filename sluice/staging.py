@@ -18,9 +18,9 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-from sluice.contracts import INVALID_UTF8, Contract
+from sluice.contracts import INVALID_UTF8
 from sluice.lines import MAX_LINE_BYTES, RAW_TEXT_LIMIT, RefusedLine, escaped, long_line_reason
 from sluice.paths import engine_pattern
 from sluice.warehouse import Warehouse
@@ -35,8 +35,6 @@ _SCANNER_REASONS = {
     "INVALID ENCODING": INVALID_UTF8,
     "LINE SIZE OVER MAXIMUM": long_line_reason(),
 }
-# JSON's whitespace, less LF: a line of only these is blank, not a record.
-BLANK_CHARACTERS = " \t\r"
 
 
 @dataclass
@@ -60,12 +58,33 @@ class StagedFile:
         return self.rows + self.scanner_rejects
 
 
-def create_staging(warehouse: Warehouse, contract: Contract) -> None:
+class RecordReader(Protocol):
+    """How a pipeline's lines become records: the columns they have in `staged`, and the
+    query that reads a source of lines (a table expression with the column `line`) into
+    `blank, <record_columns>, reasons, raw` (reasons NULL for a good record, raw only for
+    a broken one). A `Contract` is the reader of JSON Lines records."""
+
+    @property
+    def record_columns(self) -> list[str]: ...
+
+    def staging_columns(self) -> str:
+        """The record columns' definitions (no constraints), in `record_columns` order."""
+        ...
+
+    def records_sql(self, source: str) -> str: ...
+
+    def for_file(self, path: Path) -> RecordReader:
+        """The reader for one file (a CSV reader reads its header here); raises
+        DamagedInput when the file cannot hold such records at all."""
+        ...
+
+
+def create_staging(warehouse: Warehouse, reader: RecordReader) -> None:
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE {STAGED} (
             file_id BIGINT,
             blank BOOLEAN,
-            {contract.columns_ddl().replace(" NOT NULL", "")},
+            {reader.staging_columns()},
             reasons VARCHAR[],
             raw VARCHAR
         );
@@ -111,61 +130,36 @@ def split_lines_source(csv_path: Path) -> str:
     )
 
 
-def stage_json_lines(
-    warehouse: Warehouse, contract: Contract, path: Path, file_id: int
+def stage_lines(
+    warehouse: Warehouse, reader: RecordReader, path: Path, file_id: int
 ) -> StagedFile:
     """Append one file's lines to `staged`, typed and checked, as the engine's scanner
     reads them; raises duckdb.Error if the file cannot be read at all."""
     drop_scan_rejects(warehouse)
-    staged = _stage_lines(warehouse, contract, path, lines_source(path), file_id)
+    staged = _stage_lines(warehouse, reader, path, lines_source(path), file_id)
     staged.scanner_rejects = _collect_scanner_rejects(warehouse, path, file_id)
     return staged
 
 
 def stage_split_lines(
-    warehouse: Warehouse, contract: Contract, path: Path, file_id: int, csv_path: Path,
+    warehouse: Warehouse, reader: RecordReader, path: Path, file_id: int, csv_path: Path,
     refused: list[RefusedLine],
 ) -> StagedFile:
     """Append the lines sluice split itself to `staged`; `refused` are the lines it kept
     out of the engine (not UTF-8, too long), quarantined like the scanner's rejects."""
-    staged = _stage_lines(warehouse, contract, path, split_lines_source(csv_path), file_id)
+    staged = _stage_lines(warehouse, reader, path, split_lines_source(csv_path), file_id)
     _insert_rejects(warehouse, file_id, [(r.number, r.raw, r.reason) for r in refused])
     staged.scanner_rejects = len(refused)
     return staged
 
 
-def _stage_lines(warehouse: Warehouse, contract: Contract, path: Path, source: str,
+def _stage_lines(warehouse: Warehouse, reader: RecordReader, path: Path, source: str,
                  file_id: int) -> StagedFile:
-    names = ", ".join(f'"{n}"' for n in contract.names)
+    columns = ", ".join(f'"{n}"' for n in reader.record_columns)
     warehouse.execute(f"""
         INSERT INTO {STAGED}
-        SELECT ? AS file_id, blank, {names},
-               CASE WHEN broken THEN {contract.reasons("v", "line", "dups")} END,
-               CASE WHEN broken THEN line END
-        FROM (
-            SELECT *, NOT blank AND ({contract.broken("v", "dups")}) AS broken
-            FROM (
-                SELECT *, {contract.value_columns()}
-                FROM (
-                    SELECT *, {contract.duplicated_fields("v", "line")} AS dups
-                           {contract.prepared_columns()}
-                    FROM (
-                        SELECT line, blank, v, {contract.text_columns("v")}
-                        FROM (
-                            SELECT line,
-                                   -- An object's line starts with a brace: trim only the others.
-                                   line IS NULL OR CASE WHEN starts_with(line, '{{') THEN false
-                                                        ELSE trim(line, '{BLANK_CHARACTERS}') = ''
-                                                   END AS blank,
-                                   CASE WHEN json_valid(line)
-                                        THEN json_extract_string(line, {contract.json_paths()})
-                                   END AS v
-                            FROM {source}
-                        )
-                    )
-                )
-            )
-        )
+        SELECT ? AS file_id, blank, {columns}, reasons, raw
+        FROM ({reader.records_sql(source)})
     """, [file_id])
     first, rows = warehouse.query(
         f"SELECT min(rowid), count(*) FROM {STAGED} WHERE file_id = ?", [file_id]).rows[0]

@@ -30,6 +30,7 @@ CLASSES = ("bytes", "lines", "compression", "archives", "folders", "names", "ide
 LOADED_ROWS = {  # pipeline: (table, its file id column)
     "votes": ("blog_analysis.votes", "_file_id"),
     "advocacy": ("advocacy.raw_records", "file_id"),
+    "applications": ("applications.successful", "_file_id"),
 }
 
 

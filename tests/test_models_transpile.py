@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from sluice import ledger, merge
 from sluice.destinations.postgres import replace_views
-from sluice.pipelines import votes
+from sluice.pipelines import applications, votes
 from sluice.registry import pipelines
 
 __all__ = ["postgres_url"]  # the fixture, used by name
@@ -169,12 +169,22 @@ def _votes() -> list[tuple[Any, ...]]:
 
 
 ROWS["blog_analysis.votes"] = _votes()
+# Two applicants share Lee_3864b (same last name, same birthday); one holds Tan_b8a7a.
+ROWS["applications.successful"] = [
+    ("Ann", "Lee", "ann@example.com", date(1986, 1, 10), "12345678", True, "Lee_3864b",
+     "k1", 1),
+    ("Bo", "Lee", "bo@example.net", date(1986, 1, 10), "87654321", True, "Lee_3864b",
+     "k2", 2),
+    ("Cy", "Tan", "cy@example.com", date(2004, 1, 1), "11112222", True, "Tan_b8a7a",
+     "k3", 2),
+]
 
 
 def _ddl() -> list[str]:
     """The warehouse's tables in DuckDB's dialect, as sluice creates them."""
     return [ledger.LEDGER_DDL, merge.target_ddl(votes.CONTRACT, votes.TARGET),
-            ADVOCACY_SCHEMA.read_text(encoding="utf-8")]
+            ADVOCACY_SCHEMA.read_text(encoding="utf-8"),
+            merge.target_ddl(applications.CONTRACT, applications.TARGET)]
 
 
 def _model_sql() -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from sluice import ledger
-from sluice.contracts import INVALID_UTF8
+from sluice.contracts import BLANK_CHARACTERS, INVALID_UTF8
 from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.lines import LineScan, file_stat, scan_lines, split_exactly
 from sluice.paths import engine_can_open, shown
@@ -24,7 +24,6 @@ from sluice.pipelines.advocacy.sources import (
 )
 from sluice.quarantine import keep_unreadable_file
 from sluice.staging import (
-    BLANK_CHARACTERS,
     drop_scan_rejects,
     lines_source,
     scanner_rejects,

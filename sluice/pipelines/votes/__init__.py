@@ -17,7 +17,7 @@ PIPELINE_NAME = "votes"
 TARGET = "blog_analysis.votes"
 OUTLIER_VIEW = "blog_analysis.outlier_weeks"
 
-SPEC = ingest_run.KeyedJsonLines(pipeline=PIPELINE_NAME, contract=CONTRACT, target=TARGET)
+SPEC = ingest_run.KeyedLines(pipeline=PIPELINE_NAME, contract=CONTRACT, target=TARGET)
 MODELS = resources.files(__package__) / "models"
 
 

@@ -1,0 +1,64 @@
+"""Applications: membership applications dropped as CSV files into an inbox, every hour."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sluice.ingest import Progress
+from sluice.pipelines.applications.contracts import CONTRACT
+from sluice.pipelines.applications.inbox import PIPELINE as PIPELINE_NAME
+from sluice.pipelines.applications.inbox import Inbox, InboxPass, process
+from sluice.pipelines.applications.inbox import spec as inbox_spec
+from sluice.pipelines.applications.outputs import TARGET, RunOutputs
+from sluice.registry import Pipeline, View
+from sluice.warehouse import Warehouse
+
+MODELS = resources.files(__package__) / "models"
+
+__all__ = ["CONTRACT", "PIPELINE", "TARGET", "Inbox", "InboxPass", "build_models", "process"]
+
+
+def build_models(warehouse: Warehouse) -> None:
+    """Recreate the views over applications.successful."""
+    inbox_spec(RunOutputs(Path())).ensure_target(warehouse)
+    for model in PIPELINE.model_files():
+        warehouse.run_sql_file(model)
+
+
+if TYPE_CHECKING:
+    import typer
+
+# --- the declaration the registry reads ----------------------------------------------------
+
+HELP = "Membership applications from an inbox, every hour."
+
+VIEWS = (
+    View("applications", "applications by outcome",
+         "SELECT outcome, applications FROM ("
+         f"SELECT 'successful' AS outcome, count(*) AS applications FROM {TARGET} "
+         "UNION ALL SELECT 'unsuccessful', count(*) FROM sluice.quarantine "
+         "WHERE pipeline = 'applications' "
+         "UNION ALL SELECT 'duplicates', coalesce(sum(duplicates), 0) FROM sluice.files "
+         "WHERE pipeline = 'applications') AS outcomes ORDER BY outcome"),
+    View("shared_membership_ids", "membership ids held by more than one applicant",
+         "SELECT membership_id, applications, first_applicant, last_applicant "
+         "FROM applications.shared_membership_ids ORDER BY membership_id"),
+)
+
+
+def _commands() -> typer.Typer:
+    from sluice.pipelines.applications.cli import app
+
+    return app
+
+
+def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
+    from sluice.pipelines.applications.demo import run_demo
+
+    return run_demo(warehouse, folder, progress)
+
+
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=30, commands=_commands, demo=_demo,
+                    views=VIEWS, models=MODELS)

@@ -1,0 +1,253 @@
+"""The application's contract: what a successful application is, as SQL over its CSV line.
+
+The target table (`applications.successful`) holds successful applications only, keyed
+by `application_key`, a digest of the cleaned application: the same application sent
+again (in any of the date formats, with or without a title) is a duplicate, not a second
+member. Every rule is SQL the engine runs on all lines at once (docs/applications.md
+gives each rule's reason):
+
+- the name loses its titles and suffixes; its last word is the last name, the words
+  before it the first name; a name of one word has no last name, so no membership id;
+- the birth date is read by its shape, never guessed: YYYY/MM/DD, YYYY-MM-DD, MM/DD/YYYY
+  (slash, year last: month first), DD-MM-YYYY (dash, year last: day first);
+- over 18 means 18 or older on the reference day (1 January 2022): born on or before
+  the same day 18 years earlier;
+- a mobile number is 8 digits; spaces between digit groups are formatting;
+- the email is a valid address ending in .com or .net.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from sluice import kinds
+from sluice.contracts import Contract, Field, OnInvalid
+from sluice.errors import DamagedInput
+
+HEADER = ("name", "email", "date_of_birth", "mobile_no")
+AGE_ON = date(2022, 1, 1)
+ADULT_YEARS = 18
+MOBILE_DIGITS = 8
+EMAIL_ENDINGS = (".com", ".net")
+OLDEST_BIRTH_YEAR = 1900
+TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof")
+SUFFIXES = ("jr", "sr", "ii", "iii", "iv", "md", "dds", "dvm", "phd", "esq")
+# The four birth-date formats, by shape: (shape, strptime format, as the docs name it).
+DATE_FORMATS = (
+    ("[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}", "%Y/%m/%d", "YYYY/MM/DD"),
+    ("[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", "%Y-%m-%d", "YYYY-MM-DD"),
+    ("[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", "%m/%d/%Y", "MM/DD/YYYY"),
+    ("[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}", "%d-%m-%Y", "DD-MM-YYYY"),
+)
+_EMAIL_ATOM = "[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_PATTERN = (f"{_EMAIL_ATOM}(\\.{_EMAIL_ATOM})*@"
+                 "([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,}")
+# A CSV field after a comma (the line gets one in front): quoted, with "" for a quote,
+# or plain. Fields that do not join back into the whole line mean unbalanced quotes.
+_CSV_FIELD = ',("(?:[^"]|"")*"|[^,"]*)'
+HEADER_BYTES = 65_536
+
+CONTRACT = Contract(
+    fields=(
+        Field("first_name", kinds.STRING, required=True),
+        Field("last_name", kinds.STRING, required=True),
+        Field("email", kinds.STRING, required=True),
+        Field("date_of_birth", kinds.DATE, required=True),
+        Field("mobile_no", kinds.STRING, required=True),
+        Field("above_18", kinds.BOOLEAN, required=True),
+        Field("membership_id", kinds.STRING, required=True),
+        Field("application_key", kinds.STRING, required=True),
+    ),
+    key="application_key",
+    on_invalid=OnInvalid.REJECT,
+)
+
+# The application as it arrived (each field's text, unquoted), kept beside the contract's
+# columns for the unsuccessful output.
+ORIGINAL_COLUMNS = tuple(f"{name}_text" for name in HEADER)
+
+
+def adult_born_by(age_on: date) -> date:
+    """The last birthday that makes someone 18 on `age_on`: the same day 18 years
+    earlier, or 28 February when `age_on` is 29 February."""
+    year = age_on.year - ADULT_YEARS
+    try:
+        return age_on.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class ApplicationRecords:
+    """The `staging.RecordReader` of application CSV files: one line, one application."""
+
+    age_on: date = AGE_ON
+    # Each field's 1-based place on a line, from the file's header.
+    positions: tuple[int, int, int, int] = (1, 2, 3, 4)
+
+    @property
+    def record_columns(self) -> list[str]:
+        return [*CONTRACT.names, *ORIGINAL_COLUMNS]
+
+    def staging_columns(self) -> str:
+        return ", ".join([CONTRACT.staging_columns(),
+                          *(f'"{c}" VARCHAR' for c in ORIGINAL_COLUMNS)])
+
+    def for_file(self, path: Path) -> ApplicationRecords:
+        return replace(self, positions=header_positions(path))
+
+    @property
+    def header_text(self) -> str:
+        """The header line as this file has it, lower-cased, without spaces or quotes."""
+        by_place = sorted(zip(self.positions, HEADER, strict=True))
+        return ",".join(name for _, name in by_place)
+
+    def records_sql(self, source: str) -> str:
+        name, email, birth, mobile = self.positions
+        born_by = adult_born_by(self.age_on).isoformat()
+        titles, suffixes = "|".join(TITLES), "|".join(SUFFIXES)
+        shapes = " ".join(f"WHEN regexp_full_match(b, '{shape}') THEN try_strptime(b, '{fmt}')"
+                          for shape, fmt, _ in DATE_FORMATS)
+        known = " OR ".join(f"regexp_full_match(b, '{shape}')" for shape, _, _ in DATE_FORMATS)
+        endings = "|".join(e.removeprefix(".") for e in EMAIL_ENDINGS)
+        reasons = ", ".join([
+            "CASE WHEN n IS NULL THEN 'missing name' "
+            "WHEN last_name IS NULL THEN 'name has no last name' END",
+            "CASE WHEN e IS NULL THEN 'missing email' "
+            f"WHEN NOT regexp_full_match(e, {_sql_text(EMAIL_PATTERN)}) THEN 'invalid email' "
+            f"WHEN NOT regexp_matches(e, '\\.({endings})$') "
+            "THEN 'email does not end in .com or .net' END",
+            "CASE WHEN b IS NULL THEN 'missing date_of_birth' "
+            f"WHEN NOT ({known}) THEN 'date_of_birth is not in a known format' "
+            "WHEN born IS NULL THEN 'date_of_birth is not a real date' "
+            f"WHEN year(born) < {OLDEST_BIRTH_YEAR} "
+            f"THEN 'date_of_birth is before {OLDEST_BIRTH_YEAR}' "
+            "WHEN born > current_date THEN 'date_of_birth is in the future' "
+            f"WHEN NOT above_18 THEN 'not over 18 on {self.age_on.isoformat()}' END",
+            "CASE WHEN m IS NULL THEN 'missing mobile_no' "
+            "WHEN NOT regexp_full_match(m, '[0-9]+( +[0-9]+)*') THEN 'mobile_no is not digits' "
+            f"WHEN length(digits) <> {MOBILE_DIGITS} "
+            f"THEN 'mobile_no has ' || length(digits) || ' digits, not {MOBILE_DIGITS}' END",
+        ])
+        originals = ", ".join(f'{c} AS "{c}"' for c in ORIGINAL_COLUMNS)
+        return f"""
+            SELECT blank, first_name, last_name, email, date_of_birth, mobile_no, above_18,
+                   CASE WHEN ok AND NOT blank THEN last_name || '_' || left(sha256(strftime(date_of_birth, '%Y%m%d')), 5) END
+                       AS membership_id,
+                   CASE WHEN ok AND NOT blank THEN md5(concat_ws('|', first_name, last_name, email,
+                                                   strftime(date_of_birth, '%Y%m%d'), mobile_no)) END
+                       AS application_key,
+                   {originals},
+                   CASE WHEN NOT ok THEN reasons END AS reasons,
+                   CASE WHEN NOT ok THEN line END AS raw  -- only a broken record keeps its line
+            FROM (
+                SELECT *, blank OR len(reasons) = 0 AS ok
+                FROM (
+                    SELECT *,
+                        CASE WHEN NOT quotes_ok THEN ['unbalanced quotes']
+                             WHEN len(cells) <> 4
+                             THEN ['has ' || len(cells) || ' fields, expected 4']
+                             ELSE list_filter([{reasons}], lambda r: r IS NOT NULL) END AS reasons
+                    FROM (
+                        SELECT *,
+                            CASE WHEN m IS NOT NULL AND length(digits) = {MOBILE_DIGITS}
+                                 AND regexp_full_match(m, '[0-9]+( +[0-9]+)*') THEN digits END
+                                AS mobile_no,
+                            CASE WHEN regexp_full_match(e, {_sql_text(EMAIL_PATTERN)}) THEN e END
+                                AS email,
+                            CAST(born AS DATE) AS date_of_birth,
+                            born <= DATE '{born_by}' AS above_18,
+                            CASE WHEN len(words) >= 2 THEN words[len(words)] END AS last_name,
+                            CASE WHEN len(words) >= 2
+                                 THEN array_to_string(words[1:len(words) - 1], ' ')
+                                 WHEN len(words) = 1 THEN words[1] END AS first_name
+                        FROM (
+                            SELECT *,
+                                CASE WHEN b IS NULL THEN NULL {shapes} END AS born,
+                                replace(m, ' ', '') AS digits,
+                                -- titles off the front, suffixes off the end, then
+                                -- "Last, First" turned round
+                                CASE WHEN n IS NOT NULL THEN string_split(trim(
+                                    regexp_replace(regexp_replace(regexp_replace(n,
+                                        '^(?:(?:{titles})\\.?\\s+)+(\\S.*)$', '\\1', 'i'),
+                                        '^(.*?\\S)(?:,?\\s+(?:{suffixes})\\.?)+$', '\\1', 'i'),
+                                        '^([^,]+?)\\s*,\\s*([^,]+)$', '\\2 \\1')),
+                                    ' ') END AS words
+                            FROM (
+                                SELECT *,
+                                    nullif(regexp_replace(trim(name_text), '\\s+', ' ', 'g'), '') AS n,
+                                    nullif(lower(trim(email_text)), '') AS e,
+                                    nullif(trim(date_of_birth_text), '') AS b,
+                                    nullif(trim(mobile_no_text), '') AS m
+                                FROM (
+                                    SELECT *,
+                                        CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[{name}] END AS name_text,
+                                        CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[{email}] END AS email_text,
+                                        CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[{birth}] END AS date_of_birth_text,
+                                        CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[{mobile}] END AS mobile_no_text
+                                    FROM (
+                                        SELECT *,
+                                            NOT quoted OR len(cells) + list_sum(list_transform(
+                                                cells, lambda c: length(c))) = length(l) + 1 AS quotes_ok,
+                                            CASE WHEN quoted THEN list_transform(cells, lambda c:
+                                                CASE WHEN starts_with(c, '"') THEN replace(c[2:-2], '""', '"')
+                                                     ELSE c END)
+                                                 ELSE cells END AS fields
+                                        FROM (
+                                            SELECT line, l, quoted, blank,
+                                                CASE WHEN quoted THEN regexp_extract_all(',' || l, '{_CSV_FIELD}', 1)
+                                                     ELSE string_split(l, ',') END AS cells
+                                            FROM (
+                                                SELECT line, l, contains(l, '"') AS quoted,
+                                                    l IS NULL OR trim(l) = ''
+                                                    OR lower(replace(replace(l, ' ', ''), '"', '')) = '{self.header_text}'
+                                                        AS blank
+                                                FROM (SELECT line, rtrim(ltrim(line, chr(65279)), chr(13)) AS l
+                                                      FROM {source})
+                                            )
+                                        )
+                                    )
+                                )
+                            )
+                        )
+                    )
+                )
+            )"""
+
+
+def header_positions(path: Path) -> tuple[int, int, int, int]:
+    """Where each field is on a line, from the file's header: the four names in any
+    order, any case, with spaces or quotes around them. A file without that header
+    cannot be read as applications."""
+    first = _first_line(path)
+    if not first.strip():
+        raise DamagedInput("empty file: no header line "
+                           f"({','.join(HEADER)})")
+    names = [cell.strip().lower() for cell in next(csv.reader([first]))]
+    if sorted(names) != sorted(HEADER):
+        shown = first if len(first) <= 200 else first[:200] + "..."
+        raise DamagedInput(f"the header is {shown!r}, not the columns "
+                           f"{','.join(HEADER)} (in any order)")
+    name, email, birth, mobile = (names.index(column) + 1 for column in HEADER)
+    return name, email, birth, mobile
+
+
+def _first_line(path: Path) -> str:
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as stream:
+            head = stream.readline(HEADER_BYTES)
+    except (OSError, EOFError) as error:
+        raise DamagedInput(f"cannot read the header: {error}") from None
+    try:
+        return head.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise DamagedInput("the header is not UTF-8 text") from None

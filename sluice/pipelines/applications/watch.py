@@ -1,0 +1,104 @@
+"""`sluice applications watch`: process the inbox when files arrive and on a schedule.
+
+Three things wake the watcher, each from a well-kept library: the file system's change
+notifications (watchfiles, on inotify), a schedule (APScheduler's interval trigger: at
+least once every `every` minutes, whatever the notifications did), and a one-off timer
+for files that were still being written (taken once they have stopped changing). The
+main thread only waits for a wake-up and runs a pass; a pass opens the warehouse and
+closes it, so between passes other commands can use the warehouse.
+
+Ctrl-C or SIGTERM while waiting stops the watcher at once; during a pass it rolls the
+pass's run back (its files stay in the inbox for the next start) and stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from watchfiles import Change, watch
+
+from sluice.errors import LedgerMismatch, SluiceError, WarehouseLocked
+from sluice.ingest import Progress, no_progress
+from sluice.pipelines.applications.inbox import SUFFIXES, Inbox, InboxPass, process
+from sluice.warehouse import Warehouse
+
+# Notifications that come together (a file written in several steps) make one pass.
+DEBOUNCE_MS = 500
+WAKE_START, WAKE_FILES, WAKE_SCHEDULE, WAKE_WAITING = "start", "files", "schedule", "waiting"
+_STOPPED_WATCHING = "stopped-watching"
+
+
+def watch_inbox(inbox: Inbox, warehouse: str | None, every_minutes: float,
+                on_pass: Callable[[str, InboxPass], None],
+                on_error: Callable[[BaseException], None],
+                progress: Progress = no_progress) -> None:
+    """Run passes until interrupted (KeyboardInterrupt or RunInterrupted). A pass that
+    cannot run now (another process holds the warehouse) or was rolled back (its counts
+    did not balance) is reported through `on_error`, and the watcher goes on; any other
+    error stops it."""
+    wake: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(wake.put, "interval", minutes=every_minutes, args=[WAKE_SCHEDULE],
+                      id="every")
+    watcher = threading.Thread(target=_watch_files, args=(inbox.inbox, wake, stop),
+                               name="sluice-watch-files", daemon=True)
+    scheduler.start()
+    watcher.start()
+    wake.put(WAKE_START)
+    try:
+        while True:
+            reason = wake.get()
+            if reason == _STOPPED_WATCHING:
+                raise SluiceError(f"stopped watching {inbox.inbox}: the folder is gone or "
+                                  "cannot be read")
+            _drain(wake)
+            try:
+                with Warehouse(warehouse) as opened:
+                    done = process(opened, inbox, progress)
+            except (WarehouseLocked, LedgerMismatch) as error:
+                on_error(error)  # another run holds the warehouse, say: try again later
+                continue
+            on_pass(reason, done)
+            if done.waiting:
+                soonest = min(seconds for _, seconds in done.waiting)
+                scheduler.add_job(
+                    wake.put, "date", args=[WAKE_WAITING], id="waiting", replace_existing=True,
+                    run_date=datetime.now(UTC) + timedelta(seconds=soonest + 0.2))
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            scheduler.shutdown(wait=False)
+        watcher.join(timeout=5)
+
+
+def _drain(wake: queue.Queue[str]) -> None:
+    """Wake-ups that came while waiting or during the last pass: one pass serves them."""
+    with contextlib.suppress(queue.Empty):
+        while True:
+            if wake.get_nowait() == _STOPPED_WATCHING:
+                wake.put(_STOPPED_WATCHING)
+                return
+
+
+def _watch_files(folder: Path, wake: queue.Queue[str], stop: threading.Event) -> None:
+    try:
+        for _ in watch(folder, watch_filter=_is_input, stop_event=stop, debounce=DEBOUNCE_MS,
+                       recursive=True, raise_interrupt=False):
+            wake.put(WAKE_FILES)
+    except Exception:
+        if not stop.is_set():
+            wake.put(_STOPPED_WATCHING)
+        return
+    if not stop.is_set():
+        wake.put(_STOPPED_WATCHING)
+
+
+def _is_input(change: Change, path: str) -> bool:
+    return change != Change.deleted and path.lower().endswith(SUFFIXES)
