@@ -38,6 +38,6 @@ def run_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str
     summary["shared_membership_ids"] = shared
     summary["headline"] = (
         f"{summary['successful']:,} of {DEMO_APPLICATIONS:,} applications successful; "
-        f"{shared:,} membership ids shared by two applicants; outputs in {folder / 'out'}")
+        f"{shared:,} membership ids shared by two applicants")
     return summary
 

@@ -32,8 +32,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 HEADER = "name,email,date_of_birth,mobile_no"
-REFERENCE_DAY = date(2022, 1, 1)  # applicants must be 18 on this day
-ADULT_BORN_BY = date(2004, 1, 1)
+ADULT_BORN_BY = date(2004, 1, 1)  # 18 on 2022-01-01, the day the rules judge age on
 BIRTH_FIRST = date(1940, 1, 1)
 BIRTH_LAST = date(2015, 12, 31)
 CHUNK_ROWS = 100_000
@@ -84,7 +83,7 @@ _LAST = (
     "Rose", "Stone", "Hawkins", "Dunn", "Perkins", "Hudson", "Spencer", "Gardner", "Stephens",
     "Payne", "Pierce", "Berry", "Matthews", "Arnold", "Wagner", "Willis", "Ray", "Watkins",
     "Olson", "Carroll", "Duncan", "Snyder", "Hart", "Cunningham", "Bradley", "Lane",
-    "Andrews", "Ruiz", "Harper", "Fox", "Riley", "Armstrong", "Carpenter", "Weaver", "Greene",
+    "Andrews", "Harper", "Fox", "Riley", "Armstrong", "Carpenter", "Weaver", "Greene",
 )
 _TITLES_FEMALE = ("Mrs.", "Ms.", "Mrs.", "Ms.", "Dr.")
 _TITLES_MALE = ("Mr.", "Mr.", "Mr.", "Dr.")
@@ -124,7 +123,10 @@ class _Tally:
 class GeneratedApplications:
     """The files written and what was planted in them. `successful` is the number of rows
     that pass every rule (judged on a day before 2090); `colliding_ids` counts pairs of
-    different applicants planted with the same membership id (random ones come on top)."""
+    different applicants planted with the same membership id. Chance collisions come on
+    top and dominate large inputs (about 150 last names times 23,000 adult birthdays:
+    1,000,000 rows give some 58,000 shared ids); in small ones the planted pairs are
+    nearly all there is."""
 
     folder: Path
     files: list[Path]
