@@ -132,6 +132,13 @@ class Contract:
     def for_file(self, path: Path) -> Contract:
         return self
 
+    @property
+    def deferred(self) -> bool:
+        return False
+
+    def line_constants(self) -> str:
+        return ""
+
     def records_sql(self, source: str) -> str:
         """Every line of `source` typed and checked: `blank`, the fields' values, and
         for a broken record its `reasons` and its `raw` line."""

@@ -33,6 +33,7 @@ from sluice.staging import (
     create_staging,
     discard_staged_file,
     drop_staged_rows,
+    finish_staging,
     stage_lines,
     stage_split_lines,
 )
@@ -139,6 +140,7 @@ def _stage_all(
         else:
             if staged_file is not None:
                 staged.append(staged_file)
+    finish_staging(warehouse, spec.reader, staged)
     return staged
 
 

@@ -18,6 +18,7 @@ from sluice.staging import (
     STAGED_BROKEN,
     STAGED_REJECTS,
     StagedFile,
+    any_refused,
     drop_scan_rejects,
     line_number_sql,
 )
@@ -148,9 +149,11 @@ def quarantine_rejects(
     for f in files:
         warehouse.execute("INSERT INTO staged_files VALUES (?, ?, ?)",
                           [f.file_id, shown(f.path), f.first_rowid])
+    none_refused = not any_refused(warehouse)
     warehouse.destination.push("sluice.quarantine", QUARANTINE_COLUMNS, f"""
         SELECT ? AS run_id, ? AS pipeline, b.file_id, f.path,
-               {line_number_sql("b.file_id", "b.position")} AS line_number, b.raw, b.reasons
+               {line_number_sql("b.file_id", "b.position", none_refused)} AS line_number,
+               b.raw, b.reasons
         FROM {STAGED_BROKEN} b JOIN staged_files f USING (file_id)
         UNION ALL
         SELECT ?, ?, r.file_id, f.path, r.line_number, r.raw, r.reasons

@@ -28,6 +28,7 @@ from sluice.warehouse import Warehouse
 STAGED = "staged"
 STAGED_BROKEN = "staged_broken"
 STAGED_REJECTS = "staged_rejects"
+STAGED_LINES = "staged_lines"  # a deferred reader's lines, until `finish_staging`
 
 _REJECTS_TABLE = "sluice_scan_rejects"
 _REJECTS_SCAN = "sluice_scan_files"
@@ -78,6 +79,20 @@ class RecordReader(Protocol):
         DamagedInput when the file cannot hold such records at all."""
         ...
 
+    @property
+    def deferred(self) -> bool:
+        """Whether the records are read once for the whole run (`finish_staging`) from
+        the lines each file left in `staged_lines`, rather than file by file: one
+        parallel query instead of one small query a file, for runs of many files.
+        A deferred reader's `records_sql` also passes `file_id` through, and reads the
+        columns of `line_constants` beside each line."""
+        ...
+
+    def line_constants(self) -> str:
+        """For a deferred reader: the file's own values kept beside each of its lines
+        (a select list of constants, such as where each field is), or ''."""
+        ...
+
 
 def create_staging(warehouse: Warehouse, reader: RecordReader) -> None:
     warehouse.execute(f"""
@@ -94,12 +109,16 @@ def create_staging(warehouse: Warehouse, reader: RecordReader) -> None:
         CREATE OR REPLACE TEMP TABLE {STAGED_REJECTS} (
             file_id BIGINT, line_number BIGINT, rank BIGINT, raw VARCHAR, reasons VARCHAR[]
         );
+        DROP TABLE IF EXISTS {STAGED_LINES};
     """)
 
 
 def discard_staged_file(warehouse: Warehouse, file_id: int) -> None:
     for table in (STAGED, STAGED_BROKEN, STAGED_REJECTS):
         warehouse.execute(f"DELETE FROM {table} WHERE file_id = ?", [file_id])
+    if warehouse.scalar("SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                        "AND table_name = ?", [STAGED_LINES]):
+        warehouse.execute(f"DELETE FROM {STAGED_LINES} WHERE file_id = ?", [file_id])
 
 
 def drop_staged_rows(warehouse: Warehouse) -> None:
@@ -155,6 +174,8 @@ def stage_split_lines(
 
 def _stage_lines(warehouse: Warehouse, reader: RecordReader, path: Path, source: str,
                  file_id: int) -> StagedFile:
+    if reader.deferred:
+        return _keep_lines(warehouse, reader, path, source, file_id)
     columns = ", ".join(f'"{n}"' for n in reader.record_columns)
     warehouse.execute(f"""
         INSERT INTO {STAGED}
@@ -170,6 +191,52 @@ def _stage_lines(warehouse: Warehouse, reader: RecordReader, path: Path, source:
         f"INSERT INTO {STAGED_BROKEN} SELECT file_id, rowid - ?, raw, reasons FROM {STAGED} "
         "WHERE rowid >= ? AND reasons IS NOT NULL", [first_rowid, first_rowid])
     return StagedFile(file_id, path, source, first_rowid, rows, blank, 0)
+
+
+def _keep_lines(warehouse: Warehouse, reader: RecordReader, path: Path, source: str,
+                file_id: int) -> StagedFile:
+    """A deferred reader's file: its lines kept, in order, after those of the files
+    before it; its rows are counted now, its records read later."""
+    constants = reader.line_constants()
+    select = (f"SELECT CAST(? AS BIGINT) AS file_id, line"
+              f"{', ' + constants if constants else ''} FROM {source}")
+    warehouse.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGED_LINES} AS {select} LIMIT 0",
+                      [file_id])
+    rows = warehouse.scalar(f"INSERT INTO {STAGED_LINES} {select}", [file_id])
+    return StagedFile(file_id, path, source, -1, int(rows), 0, 0)
+
+
+def finish_staging(warehouse: Warehouse, reader: RecordReader, files: list[StagedFile]
+                   ) -> None:
+    """For a deferred reader: every staged file's records, read in one query (in
+    parallel: one table of all the run's lines), in file order; then each file's first
+    row and blank lines, and its broken records."""
+    if not reader.deferred or not files:
+        return
+    columns = ", ".join(f'"{n}"' for n in reader.record_columns)
+    # Projections keep their input's order, so each file's rows stay together and in
+    # order in `staged`: a row's position is still its rowid less the file's first.
+    warehouse.execute(f"""
+        INSERT INTO {STAGED}
+        SELECT file_id, blank, {columns}, reasons, raw
+        FROM ({reader.records_sql(STAGED_LINES)})
+    """)
+    warehouse.execute(f"DROP TABLE {STAGED_LINES}")
+    found = {int(file_id): (int(first), int(rows), int(blank)) for file_id, first, rows, blank
+             in warehouse.query(f"SELECT file_id, min(rowid), count(*), "
+                                f"count(*) FILTER (WHERE blank) FROM {STAGED} "
+                                "GROUP BY file_id").rows}
+    for f in files:
+        f.first_rowid, rows, f.blank_lines = found.get(f.file_id, (0, 0, 0))
+        if rows != f.rows:
+            raise RuntimeError(f"staging lost lines of {f.path}: {f.rows} kept, {rows} read")
+    warehouse.execute(f"""
+        INSERT INTO {STAGED_BROKEN}
+        SELECT s.file_id, s.rowid - f.first_rowid, s.raw, s.reasons
+        FROM {STAGED} s JOIN (SELECT file_id, min(rowid) AS first_rowid FROM {STAGED}
+                              GROUP BY file_id) f USING (file_id)
+        WHERE s.reasons IS NOT NULL
+    """)
 
 
 def scanner_rejects(warehouse: Warehouse, path: Path) -> list[tuple[int, str, str]]:
@@ -203,13 +270,22 @@ def _insert_rejects(warehouse: Warehouse, file_id: int, found: list[tuple[int, s
         )
 
 
-def line_number_sql(file_id: str, position: str) -> str:
+def line_number_sql(file_id: str, position: str, none_refused: bool = False) -> str:
     """SQL for the line number of a file's staged row at 0-based `position`: the lines
-    before it, plus the lines the scanner refused before it (they have no staged row)."""
+    before it, plus the lines the scanner refused before it (they have no staged row).
+    `none_refused` (no file of the run had such lines; see `any_refused`) spares the
+    count, a join the engine would otherwise make for every row."""
+    if none_refused:
+        return f"({position} + 1)"
     return (
         f"({position} + 1 + (SELECT count(*) FROM {STAGED_REJECTS} r "
         f"WHERE r.file_id = {file_id} AND r.line_number - r.rank <= {position}))"
     )
+
+
+def any_refused(warehouse: Warehouse) -> bool:
+    """Whether the scanner (or sluice's splitter) refused any line of this run."""
+    return bool(warehouse.scalar(f"SELECT count(*) FROM {STAGED_REJECTS}"))
 
 
 def raw_lines_near(path: Path, positions: dict[int, int]) -> dict[int, str]:

@@ -128,6 +128,10 @@ def test_an_ambiguous_date_is_read_by_its_format_not_guessed(tmp_path: Path) -> 
     ("19900102", "date_of_birth is not in a known format"),
     ("1990/01/02 10:00", "date_of_birth is not in a known format"),
     ("Jan 2 1990", "date_of_birth is not in a known format"),
+    ("1971/03-07", "date_of_birth is not in a known format"),
+    ("03-07/1971", "date_of_birth is not in a known format"),
+    ("1971/003/07", "date_of_birth is not in a known format"),
+    ("0000-01-01", "date_of_birth is not a real date"),
     ("", "missing date_of_birth"),
 ])
 def test_a_date_that_is_not_a_birth_date_is_unsuccessful(tmp_path: Path, written: str,

@@ -180,11 +180,28 @@ ROWS["applications.successful"] = [
 ]
 
 
+SHOP_SCHEMA = Path(__file__).parent.parent / "sluice" / "pipelines" / "shop" / "schema.sql"
+ROWS["shop.members"] = [("Lee_3864b", "Ann", "Lee", "ann@example.com", date(1986, 1, 10), 2),
+                        ("Tan_b8a7a", "Cy", "Tan", "cy@example.com", date(2004, 1, 1), 1),
+                        ("Ng_0c0c0", "Di", "Ng", None, None, 1)]
+ROWS["shop.manufacturers"] = [(1, "Acme"), (2, "Globex")]
+ROWS["shop.items"] = [(1, "Widget", 1, Decimal("2.50"), Decimal("0.200"), 3),
+                      (2, "Gadget", 2, Decimal("10.00"), Decimal("1.500"), 3),
+                      (3, "Gizmo", 1, Decimal("0.00"), Decimal("0.000"), 3),
+                      (4, "Unsold", 2, Decimal("1.00"), Decimal("1.000"), 3)]
+ROWS["shop.transactions"] = [("T1", "Lee_3864b", datetime(2024, 5, 1, 10), 4),
+                             ("T2", "Tan_b8a7a", datetime(2024, 5, 2, 11, 30), 4),
+                             ("T3", "Ng_0c0c0", datetime(2024, 6, 1, 9), 4)]
+ROWS["shop.transaction_lines"] = [("T1", 1, 1, 2), ("T1", 2, 2, 1), ("T2", 1, 2, 1),
+                                  ("T2", 2, 1, 1), ("T2", 3, 1, 1), ("T3", 1, 3, 12)]
+
+
 def _ddl() -> list[str]:
     """The warehouse's tables in DuckDB's dialect, as sluice creates them."""
     return [ledger.LEDGER_DDL, merge.target_ddl(votes.CONTRACT, votes.TARGET),
             ADVOCACY_SCHEMA.read_text(encoding="utf-8"),
-            merge.target_ddl(applications.CONTRACT, applications.TARGET)]
+            merge.target_ddl(applications.CONTRACT, applications.TARGET),
+            SHOP_SCHEMA.read_text(encoding="utf-8")]
 
 
 def _model_sql() -> list[str]:

@@ -108,13 +108,12 @@ def applications_watch(
         pass  # a warehouse that cannot be opened fails now, not at the first file
     console.out.print(f"watching {shown(where.inbox)} (every {every:g} min, files taken "
                       f"after {min_age:g} s unchanged); Ctrl-C stops", markup=False)
-    try:
-        watch_inbox(where, warehouse, every, _print_pass, _print_error)
-    except KeyboardInterrupt:
-        signum = interrupts.received()
-        interrupts.stopped_cleanly()
-        name = interrupts.name(signum) if signum is not None else "SIGINT"
-        console.out.print(f"stopped ({name}); no run was open", markup=False)
+    watch_inbox(where, warehouse, every, _print_pass, _print_error)
+    # A signal while waiting: how a watcher is meant to stop.
+    signum = interrupts.received()
+    interrupts.stopped_cleanly()
+    name = interrupts.name(signum) if signum is not None else "SIGINT"
+    console.out.print(f"stopped ({name}); no run was open", markup=False)
 
 
 def _print_pass(reason: str, done: InboxPass) -> None:

@@ -36,13 +36,10 @@ EMAIL_ENDINGS = (".com", ".net")
 OLDEST_BIRTH_YEAR = 1900
 TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof")
 SUFFIXES = ("jr", "sr", "ii", "iii", "iv", "md", "dds", "dvm", "phd", "esq")
-# The four birth-date formats, by shape: (shape, strptime format, as the docs name it).
-DATE_FORMATS = (
-    ("[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}", "%Y/%m/%d", "YYYY/MM/DD"),
-    ("[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", "%Y-%m-%d", "YYYY-MM-DD"),
-    ("[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", "%m/%d/%Y", "MM/DD/YYYY"),
-    ("[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}", "%d-%m-%Y", "DD-MM-YYYY"),
-)
+# The four birth-date formats, told apart by their shape (records_sql's `date_shape`):
+# year first (4 digits) with a slash or a dash; year last with a slash (month first) or a
+# dash (day first). Month and day have 1 or 2 digits.
+DATE_FORMATS = ("YYYY/MM/DD", "YYYY-MM-DD", "MM/DD/YYYY", "DD-MM-YYYY")
 _EMAIL_ATOM = "[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
 EMAIL_PATTERN = (f"{_EMAIL_ATOM}(\\.{_EMAIL_ATOM})*@"
                  "([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,}")
@@ -105,113 +102,175 @@ class ApplicationRecords:
         return replace(self, positions=header_positions(path))
 
     @property
+    def deferred(self) -> bool:
+        """Files of applications are many and small: their records are read in one
+        query for the run; each line carries where its file has each field."""
+        return True
+
+    def line_constants(self) -> str:
+        name, email, birth, mobile = self.positions
+        return (f"{name} AS p_name, {email} AS p_email, {birth} AS p_birth, "
+                f"{mobile} AS p_mobile, {_sql_text(self.header_text)} AS header_text")
+
+    @property
     def header_text(self) -> str:
         """The header line as this file has it, lower-cased, without spaces or quotes."""
         by_place = sorted(zip(self.positions, HEADER, strict=True))
         return ",".join(name for _, name in by_place)
 
     def records_sql(self, source: str) -> str:
-        name, email, birth, mobile = self.positions
+        """Every line of `source` as an application: `blank` (no record: empty, or a
+        header line), the contract's columns, the original fields, and for an
+        unsuccessful one its `reasons` and `raw` line. The costly parts (regular
+        expressions, date parsing) run only on the rows that need them: a name with a
+        title, a suffix or a comma; a date of a known shape."""
         born_by = adult_born_by(self.age_on).isoformat()
         titles, suffixes = "|".join(TITLES), "|".join(SUFFIXES)
-        shapes = " ".join(f"WHEN regexp_full_match(b, '{shape}') THEN try_strptime(b, '{fmt}')"
-                          for shape, fmt, _ in DATE_FORMATS)
-        known = " OR ".join(f"regexp_full_match(b, '{shape}')" for shape, _, _ in DATE_FORMATS)
+        title_words = ", ".join(f"'{t}'" for t in TITLES)
+        suffix_words = ", ".join(f"'{s}'" for s in SUFFIXES)
         endings = "|".join(e.removeprefix(".") for e in EMAIL_ENDINGS)
         reasons = ", ".join([
             "CASE WHEN n IS NULL THEN 'missing name' "
             "WHEN last_name IS NULL THEN 'name has no last name' END",
             "CASE WHEN e IS NULL THEN 'missing email' "
-            f"WHEN NOT regexp_full_match(e, {_sql_text(EMAIL_PATTERN)}) THEN 'invalid email' "
+            "WHEN NOT email_ok THEN 'invalid email' "
             f"WHEN NOT regexp_matches(e, '\\.({endings})$') "
             "THEN 'email does not end in .com or .net' END",
             "CASE WHEN b IS NULL THEN 'missing date_of_birth' "
-            f"WHEN NOT ({known}) THEN 'date_of_birth is not in a known format' "
-            "WHEN born IS NULL THEN 'date_of_birth is not a real date' "
-            f"WHEN year(born) < {OLDEST_BIRTH_YEAR} "
+            "WHEN date_shape = 0 THEN 'date_of_birth is not in a known format' "
+            "WHEN date_of_birth IS NULL THEN 'date_of_birth is not a real date' "
+            f"WHEN year(date_of_birth) < {OLDEST_BIRTH_YEAR} "
             f"THEN 'date_of_birth is before {OLDEST_BIRTH_YEAR}' "
-            "WHEN born > current_date THEN 'date_of_birth is in the future' "
+            "WHEN date_of_birth > current_date THEN 'date_of_birth is in the future' "
             f"WHEN NOT above_18 THEN 'not over 18 on {self.age_on.isoformat()}' END",
             "CASE WHEN m IS NULL THEN 'missing mobile_no' "
-            "WHEN NOT regexp_full_match(m, '[0-9]+( +[0-9]+)*') THEN 'mobile_no is not digits' "
+            "WHEN NOT mobile_ok THEN 'mobile_no is not digits' "
             f"WHEN length(digits) <> {MOBILE_DIGITS} "
             f"THEN 'mobile_no has ' || length(digits) || ' digits, not {MOBILE_DIGITS}' END",
         ])
         originals = ", ".join(f'{c} AS "{c}"' for c in ORIGINAL_COLUMNS)
+        digits_only = "(part <> '' AND NOT part GLOB '*[!0-9]*')"
         return f"""
-            SELECT blank, first_name, last_name, email, date_of_birth, mobile_no, above_18,
-                   CASE WHEN ok AND NOT blank THEN last_name || '_' || left(sha256(strftime(date_of_birth, '%Y%m%d')), 5) END
+            SELECT file_id, blank, first_name, last_name, email, date_of_birth, mobile_no, above_18,
+                   CASE WHEN ok AND NOT blank THEN last_name || '_' || left(sha256(born_text), 5) END
                        AS membership_id,
                    CASE WHEN ok AND NOT blank THEN md5(concat_ws('|', first_name, last_name, email,
-                                                   strftime(date_of_birth, '%Y%m%d'), mobile_no)) END
+                                                                born_text, mobile_no)) END
                        AS application_key,
                    {originals},
                    CASE WHEN NOT ok THEN reasons END AS reasons,
                    CASE WHEN NOT ok THEN line END AS raw  -- only a broken record keeps its line
             FROM (
-                SELECT *, blank OR len(reasons) = 0 AS ok
+                SELECT *, blank OR len(reasons) = 0 AS ok,
+                       strftime(date_of_birth, '%Y%m%d') AS born_text
                 FROM (
                     SELECT *,
                         CASE WHEN NOT quotes_ok THEN ['unbalanced quotes']
-                             WHEN len(cells) <> 4
-                             THEN ['has ' || len(cells) || ' fields, expected 4']
+                             WHEN n_fields <> 4
+                             THEN ['has ' || n_fields || ' fields, expected 4']
                              ELSE list_filter([{reasons}], lambda r: r IS NOT NULL) END AS reasons
                     FROM (
-                        SELECT *,
-                            CASE WHEN m IS NOT NULL AND length(digits) = {MOBILE_DIGITS}
-                                 AND regexp_full_match(m, '[0-9]+( +[0-9]+)*') THEN digits END
+                        SELECT * EXCLUDE (words),
+                            CASE WHEN mobile_ok AND length(digits) = {MOBILE_DIGITS} THEN digits END
                                 AS mobile_no,
-                            CASE WHEN regexp_full_match(e, {_sql_text(EMAIL_PATTERN)}) THEN e END
-                                AS email,
-                            CAST(born AS DATE) AS date_of_birth,
-                            born <= DATE '{born_by}' AS above_18,
+                            CASE WHEN email_ok THEN e END AS email,
+                            date_of_birth <= DATE '{born_by}' AS above_18,
                             CASE WHEN len(words) >= 2 THEN words[len(words)] END AS last_name,
                             CASE WHEN len(words) >= 2
                                  THEN array_to_string(words[1:len(words) - 1], ' ')
                                  WHEN len(words) = 1 THEN words[1] END AS first_name
                         FROM (
-                            SELECT *,
-                                CASE WHEN b IS NULL THEN NULL {shapes} END AS born,
-                                replace(m, ' ', '') AS digits,
-                                -- titles off the front, suffixes off the end, then
-                                -- "Last, First" turned round
-                                CASE WHEN n IS NOT NULL THEN string_split(trim(
-                                    regexp_replace(regexp_replace(regexp_replace(n,
-                                        '^(?:(?:{titles})\\.?\\s+)+(\\S.*)$', '\\1', 'i'),
-                                        '^(.*?\\S)(?:,?\\s+(?:{suffixes})\\.?)+$', '\\1', 'i'),
-                                        '^([^,]+?)\\s*,\\s*([^,]+)$', '\\2 \\1')),
-                                    ' ') END AS words
+                            SELECT * EXCLUDE (yy, mm, dd, core),
+                                -- a real date: month 1-12, day within the month
+                                CASE WHEN date_shape > 0 AND yy BETWEEN 1 AND 9999
+                                          AND mm BETWEEN 1 AND 12 AND dd >= 1
+                                     THEN CASE WHEN dd <= day(last_day(make_date(yy, mm, 1)))
+                                               THEN make_date(yy, mm, dd) END END AS date_of_birth,
+                                string_split(core, ' ') AS words
                             FROM (
-                                SELECT *,
-                                    nullif(regexp_replace(trim(name_text), '\\s+', ' ', 'g'), '') AS n,
-                                    nullif(lower(trim(email_text)), '') AS e,
-                                    nullif(trim(date_of_birth_text), '') AS b,
-                                    nullif(trim(mobile_no_text), '') AS m
+                                SELECT * EXCLUDE (parts, separator, comma, has_title, has_suffix),
+                                    TRY_CAST(CASE date_shape WHEN 1 THEN parts[1] ELSE parts[3] END AS INTEGER) AS yy,
+                                    TRY_CAST(CASE date_shape WHEN 1 THEN parts[2] WHEN 2 THEN parts[1]
+                                                             ELSE parts[2] END AS INTEGER) AS mm,
+                                    TRY_CAST(CASE date_shape WHEN 1 THEN parts[3] WHEN 2 THEN parts[2]
+                                                             ELSE parts[1] END AS INTEGER) AS dd,
+                                    -- titles off the front, suffixes off the end, then
+                                    -- "Last, First" turned round
+                                    CASE WHEN comma OR has_title OR has_suffix THEN trim(
+                                        regexp_replace(regexp_replace(regexp_replace(n,
+                                            '^(?:(?:{titles})\\.?\\s+)+(\\S.*)$', '\\1', 'i'),
+                                            '^(.*?\\S)(?:,?\\s+(?:{suffixes})\\.?)+$', '\\1', 'i'),
+                                            '^([^,]+?)\\s*,\\s*([^,]+)$', '\\2 \\1'))
+                                         ELSE n END AS core
                                 FROM (
                                     SELECT *,
-                                        CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[{name}] END AS name_text,
-                                        CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[{email}] END AS email_text,
-                                        CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[{birth}] END AS date_of_birth_text,
-                                        CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[{mobile}] END AS mobile_no_text
+                                        -- the date's shape: 1 year first (YYYY/MM/DD or
+                                        -- YYYY-MM-DD), 2 MM/DD/YYYY, 3 DD-MM-YYYY, 0 none
+                                        CASE WHEN len(parts) <> 3
+                                                  OR NOT list_bool_and(list_transform(parts, lambda part: {digits_only}))
+                                             THEN 0
+                                             WHEN length(parts[1]) = 4 AND length(parts[2]) <= 2
+                                                  AND length(parts[3]) <= 2 THEN 1
+                                             WHEN length(parts[1]) <= 2 AND length(parts[2]) <= 2
+                                                  AND length(parts[3]) = 4
+                                             THEN CASE WHEN separator = '/' THEN 2 ELSE 3 END
+                                             ELSE 0 END AS date_shape
                                     FROM (
                                         SELECT *,
-                                            NOT quoted OR len(cells) + list_sum(list_transform(
-                                                cells, lambda c: length(c))) = length(l) + 1 AS quotes_ok,
-                                            CASE WHEN quoted THEN list_transform(cells, lambda c:
-                                                CASE WHEN starts_with(c, '"') THEN replace(c[2:-2], '""', '"')
-                                                     ELSE c END)
-                                                 ELSE cells END AS fields
+                                            CASE WHEN b IS NULL THEN NULL
+                                                 WHEN contains(b, '/') THEN '/' ELSE '-' END AS separator,
+                                            string_split(b, CASE WHEN contains(b, '/') THEN '/' ELSE '-' END)
+                                                AS parts,
+                                            contains(n, ',') AS comma,
+                                            lower(rtrim(string_split(n, ' ')[1], '.')) IN ({title_words})
+                                                AND contains(n, ' ') AS has_title,
+                                            lower(rtrim(string_split(n, ' ')[-1], '.')) IN ({suffix_words})
+                                                AND contains(n, ' ') AS has_suffix,
+                                            regexp_full_match(e, {_sql_text(EMAIL_PATTERN)}) AS email_ok,
+                                            regexp_full_match(m, '[0-9]+( +[0-9]+)*') AS mobile_ok,
+                                            replace(m, ' ', '') AS digits
                                         FROM (
-                                            SELECT line, l, quoted, blank,
-                                                CASE WHEN quoted THEN regexp_extract_all(',' || l, '{_CSV_FIELD}', 1)
-                                                     ELSE string_split(l, ',') END AS cells
+                                            SELECT *,
+                                                CASE WHEN regexp_matches(name_text, '\\s\\s|[\\t\\n\\r\\f]')
+                                                     THEN nullif(regexp_replace(trim(name_text), '\\s+', ' ', 'g'), '')
+                                                     ELSE nullif(trim(name_text), '') END AS n,
+                                                nullif(lower(trim(email_text)), '') AS e,
+                                                nullif(trim(date_of_birth_text), '') AS b,
+                                                nullif(trim(mobile_no_text), '') AS m
                                             FROM (
-                                                SELECT line, l, contains(l, '"') AS quoted,
-                                                    l IS NULL OR trim(l) = ''
-                                                    OR lower(replace(replace(l, ' ', ''), '"', '')) = '{self.header_text}'
-                                                        AS blank
-                                                FROM (SELECT line, rtrim(ltrim(line, chr(65279)), chr(13)) AS l
-                                                      FROM {source})
+                                                SELECT * EXCLUDE (cells, fields, p_name, p_email, p_birth, p_mobile, l),
+                                                    len(cells) AS n_fields,
+                                                    CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[p_name] END AS name_text,
+                                                    CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[p_email] END AS email_text,
+                                                    CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[p_birth] END AS date_of_birth_text,
+                                                    CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[p_mobile] END AS mobile_no_text
+                                                FROM (
+                                                    SELECT *,
+                                                        NOT quoted OR len(cells) + list_sum(list_transform(
+                                                            cells, lambda c: length(c))) = length(l) + 1 AS quotes_ok,
+                                                        CASE WHEN quoted THEN list_transform(cells, lambda c:
+                                                            CASE WHEN starts_with(c, '"') THEN replace(c[2:-2], '""', '"')
+                                                                 ELSE c END)
+                                                             ELSE cells END AS fields
+                                                    FROM (
+                                                        SELECT file_id, line, l, quoted, blank,
+                                                            p_name, p_email, p_birth, p_mobile,
+                                                            CASE WHEN quoted THEN regexp_extract_all(',' || l, '{_CSV_FIELD}', 1)
+                                                                 ELSE string_split(l, ',') END AS cells
+                                                        FROM (
+                                                            -- (a header line has an underscore:
+                                                            -- only such lines are compared)
+                                                            SELECT *, contains(l, '"') AS quoted,
+                                                                l IS NULL OR trim(l) = ''
+                                                                OR CASE WHEN contains(l, '_') THEN
+                                                                       lower(replace(replace(l, ' ', ''), '"', '')) = header_text
+                                                                   ELSE false END AS blank
+                                                            -- the engine's line reader has taken off
+                                                            -- line ends and a byte-order mark
+                                                            FROM (SELECT *, line AS l FROM {source})
+                                                        )
+                                                    )
+                                                )
                                             )
                                         )
                                     )

@@ -125,14 +125,26 @@ def _archive(run: RunSummary, inbox: Inbox) -> tuple[list[Path], list[InputFile]
             continue
         relative = offered.path.relative_to(root) if offered.path.is_relative_to(root) \
             else Path(offered.path.name)
-        target = run_archive(inbox, run.run_id) / relative
+        target = _free_name(run_archive(inbox, run.run_id) / relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.replace(offered.path, target)
+            # A hard link never replaces an existing file (a rename would): an archive
+            # kept from an earlier warehouse, whose run numbers were the same, stays.
+            os.link(offered.path, target)
+            os.unlink(offered.path)
         except OSError:
             shutil.move(offered.path, target)  # another file system: copied, then removed
         archived.append(target)
     return archived, left
+
+
+def _free_name(target: Path) -> Path:
+    """`target`, or `2-<name>`, `3-<name>`, ... if that is taken."""
+    copy, free = 1, target
+    while free.exists() or free.is_symlink():
+        copy += 1
+        free = target.with_name(f"{copy}-{target.name}")
+    return free
 
 
 def run_archive(inbox: Inbox, run_id: int) -> Path:

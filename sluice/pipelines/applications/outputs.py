@@ -22,7 +22,14 @@ from sluice.ledger import RunSummary
 from sluice.merge import CONFLICT, VALID, VERDICTS, conflict_reason
 from sluice.paths import shown
 from sluice.pipelines.applications.contracts import CONTRACT
-from sluice.staging import STAGED, STAGED_REJECTS, StagedFile, line_number_sql, sql_string
+from sluice.staging import (
+    STAGED,
+    STAGED_REJECTS,
+    StagedFile,
+    any_refused,
+    line_number_sql,
+    sql_string,
+)
 from sluice.warehouse import Warehouse
 
 SUCCESSFUL, UNSUCCESSFUL = "successful", "unsuccessful"
@@ -63,7 +70,12 @@ class RunOutputs:
         name = f"applications-{stamp}-run-{run.run_id}.{self.format}"
         _note_files(warehouse, staged)
         _find_shared_ids(warehouse)
-        queries = {SUCCESSFUL: _successful_sql(), UNSUCCESSFUL: _unsuccessful_sql(self.format)}
+        # A line's number is its position in the file, plus the lines before it that the
+        # scanner refused (no staged row); without such lines, no need to count them.
+        line = line_number_sql("s.file_id", "s.rowid - f.first_rowid",
+                               none_refused=not any_refused(warehouse))
+        queries = {SUCCESSFUL: _successful_sql(line),
+                   UNSUCCESSFUL: _unsuccessful_sql(self.format, line)}
         for kind, query in queries.items():
             path = folder / kind / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +132,6 @@ def _note_files(warehouse: Warehouse, staged: list[StagedFile]) -> None:
 # The run's new members: what `merge.load_new` will insert.
 _NEW = (f"{STAGED} s ANTI JOIN {VERDICTS} v ON s.rowid = v.row "
         "JOIN output_files f ON f.file_id = s.file_id WHERE " + VALID)
-_LINE = line_number_sql("s.file_id", "s.rowid - f.first_rowid")
 
 
 def _find_shared_ids(warehouse: Warehouse) -> None:
@@ -148,18 +159,18 @@ def _find_shared_ids(warehouse: Warehouse) -> None:
     """)
 
 
-def _successful_sql() -> str:
+def _successful_sql(line: str) -> str:
     return f"""
         SELECT s.first_name, s.last_name, s.email, strftime(s.date_of_birth, '%Y%m%d')
                    AS date_of_birth,
                s.mobile_no, s.above_18, s.membership_id,
                s.membership_id IN (SELECT membership_id FROM shared_ids) AS shared_membership_id,
-               f.path AS source_file, {_LINE} AS line_number
+               f.path AS source_file, {line} AS line_number
         FROM {_NEW}
         ORDER BY s.file_id, s.rowid"""
 
 
-def _unsuccessful_sql(output_format: str) -> str:
+def _unsuccessful_sql(output_format: str, line: str) -> str:
     reasons = ("reasons" if output_format == "parquet"
                else f"array_to_string(reasons, {sql_string(REASON_SEPARATOR)})")
     nothing_split = " AND ".join(f's."{c}" IS NULL' for c in
@@ -174,14 +185,14 @@ def _unsuccessful_sql(output_format: str) -> str:
                    s.date_of_birth_text AS date_of_birth, s.mobile_no_text AS mobile_no,
                    s.first_name, s.last_name,
                    strftime(s.date_of_birth, '%Y%m%d') AS date_of_birth_yyyymmdd,
-                   s.above_18, s.reasons, f.path AS source_file, {_LINE} AS line_number,
+                   s.above_18, s.reasons, f.path AS source_file, {line} AS line_number,
                    CASE WHEN {nothing_split} THEN s.raw END AS raw_line, s.file_id
             FROM {STAGED} s JOIN output_files f USING (file_id)
             WHERE s.reasons IS NOT NULL AND NOT s.blank
             UNION ALL
             SELECT s.name_text, s.email_text, s.date_of_birth_text, s.mobile_no_text,
                    s.first_name, s.last_name, strftime(s.date_of_birth, '%Y%m%d'), s.above_18,
-                   [{sql_string(conflict_reason(CONTRACT))}], f.path, {_LINE}, NULL, s.file_id
+                   [{sql_string(conflict_reason(CONTRACT))}], f.path, {line}, NULL, s.file_id
             FROM {STAGED} s JOIN {VERDICTS} v ON s.rowid = v.row
             JOIN output_files f ON f.file_id = s.file_id
             WHERE v.verdict = '{CONFLICT}'

@@ -14,6 +14,7 @@ pass's run back (its files stay in the inbox for the next start) and stops.
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -38,10 +39,12 @@ def watch_inbox(inbox: Inbox, warehouse: str | None, every_minutes: float,
                 on_pass: Callable[[str, InboxPass], None],
                 on_error: Callable[[BaseException], None],
                 progress: Progress = no_progress) -> None:
-    """Run passes until interrupted (KeyboardInterrupt or RunInterrupted). A pass that
-    cannot run now (another process holds the warehouse) or was rolled back (its counts
-    did not balance) is reported through `on_error`, and the watcher goes on; any other
-    error stops it."""
+    """Run passes until a signal: one that comes while waiting ends the watch (the
+    function returns); one during a pass interrupts the pass (RunInterrupted, or
+    KeyboardInterrupt after its run committed) and propagates. A pass that cannot run
+    now (another process holds the warehouse) or was rolled back (its counts did not
+    balance) is reported through `on_error`, and the watcher goes on; any other error
+    stops it."""
     wake: queue.Queue[str] = queue.Queue()
     stop = threading.Event()
     scheduler = BackgroundScheduler(timezone=UTC)
@@ -54,7 +57,10 @@ def watch_inbox(inbox: Inbox, warehouse: str | None, every_minutes: float,
     wake.put(WAKE_START)
     try:
         while True:
-            reason = wake.get()
+            try:
+                reason = wake.get()
+            except KeyboardInterrupt:
+                return  # stopped while waiting: no run was open
             if reason == _STOPPED_WATCHING:
                 raise SluiceError(f"stopped watching {inbox.inbox}: the folder is gone or "
                                   "cannot be read")
@@ -88,17 +94,30 @@ def _drain(wake: queue.Queue[str]) -> None:
 
 
 def _watch_files(folder: Path, wake: queue.Queue[str], stop: threading.Event) -> None:
+    """Wake the main thread when an input file (or a folder, which may hold some)
+    appears or changes under `folder`; tell it when `folder` itself is gone."""
     try:
-        for _ in watch(folder, watch_filter=_is_input, stop_event=stop, debounce=DEBOUNCE_MS,
-                       recursive=True, raise_interrupt=False):
-            wake.put(WAKE_FILES)
-    except Exception:
-        if not stop.is_set():
-            wake.put(_STOPPED_WATCHING)
-        return
+        for changes in watch(folder, watch_filter=_filter_for(folder), stop_event=stop,
+                             debounce=DEBOUNCE_MS, recursive=True, raise_interrupt=False):
+            if not folder.is_dir():
+                break
+            if changes:
+                wake.put(WAKE_FILES)
+    except Exception:  # the notifier failed: the folder is gone or cannot be watched
+        pass
     if not stop.is_set():
         wake.put(_STOPPED_WATCHING)
 
 
-def _is_input(change: Change, path: str) -> bool:
-    return change != Change.deleted and path.lower().endswith(SUFFIXES)
+def _filter_for(folder: Path) -> Callable[[Change, str], bool]:
+    inbox = str(folder)
+
+    def wanted(change: Change, path: str) -> bool:
+        if path == inbox:
+            return change == Change.deleted  # the inbox itself went away
+        if change == Change.deleted:
+            return False
+        # A folder moved in (or made and filled at once) is reported as the folder only.
+        return path.lower().endswith(SUFFIXES) or os.path.isdir(path)
+
+    return wanted
