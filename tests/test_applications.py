@@ -280,3 +280,16 @@ def test_the_help_names_every_option(tmp_path: Path) -> None:
     for option in ("--inbox", "--out", "--archive", "--format", "--min-age", "--age-on",
                    "--warehouse", "--json"):
         assert option in text
+
+
+@pytest.mark.parametrize("line", [
+    " Ann Lee , ann@lee.com , 1980-01-01 , 12345678 ",
+    "\tAnn Lee\t,\tann@lee.com\t,\t1980-01-01\t,\t12345678\t",
+    'Ann Lee,"  ann@lee.com  ",1980-01-01,"12345678 "',
+])
+def test_whitespace_around_a_field_is_formatting(tmp_path: Path, line: str) -> None:
+    row = one(tmp_path, line)
+    assert {k: row[k] for k in ("outcome", "first_name", "last_name", "email",
+                                "date_of_birth", "mobile_no")} == {
+        "outcome": "successful", "first_name": "Ann", "last_name": "Lee",
+        "email": "ann@lee.com", "date_of_birth": "19800101", "mobile_no": "12345678"}

@@ -78,6 +78,13 @@ def adult_born_by(age_on: date) -> date:
         return date(year, 2, 28)
 
 
+def _trimmed(column: str) -> str:
+    """SQL for the column without surrounding whitespace (spaces, tabs, line ends), on
+    a line that has some (`padded`)."""
+    return (f"CASE WHEN padded THEN trim({column}, ' ' || chr(9) || chr(10) || chr(13) "
+            f"|| chr(12)) ELSE {column} END")
+
+
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -119,167 +126,142 @@ class ApplicationRecords:
         return ",".join(name for _, name in by_place)
 
     def records_sql(self, source: str) -> str:
-        """Every line of `source` as an application: `blank` (no record: empty, or a
-        header line), the contract's columns, the original fields, and for an
-        unsuccessful one its `reasons` and `raw` line. The costly parts (regular
-        expressions, date parsing) run only on the rows that need them: a name with a
-        title, a suffix or a comma; a date of a known shape."""
-        born_by = adult_born_by(self.age_on).isoformat()
-        titles, suffixes = "|".join(TITLES), "|".join(SUFFIXES)
-        title_words = ", ".join(f"'{t}'" for t in TITLES)
-        suffix_words = ", ".join(f"'{s}'" for s in SUFFIXES)
-        endings = "|".join(e.removeprefix(".") for e in EMAIL_ENDINGS)
-        reasons = ", ".join([
-            "CASE WHEN n IS NULL THEN 'missing name' "
-            "WHEN last_name IS NULL THEN 'name has no last name' END",
-            "CASE WHEN e IS NULL THEN 'missing email' "
-            "WHEN NOT email_ok THEN 'invalid email' "
-            f"WHEN NOT regexp_matches(e, '\\.({endings})$') "
-            "THEN 'email does not end in .com or .net' END",
-            "CASE WHEN b IS NULL THEN 'missing date_of_birth' "
-            "WHEN date_shape = 0 THEN 'date_of_birth is not in a known format' "
-            "WHEN date_of_birth IS NULL THEN 'date_of_birth is not a real date' "
-            f"WHEN year(date_of_birth) < {OLDEST_BIRTH_YEAR} "
-            f"THEN 'date_of_birth is before {OLDEST_BIRTH_YEAR}' "
-            "WHEN date_of_birth > current_date THEN 'date_of_birth is in the future' "
-            f"WHEN NOT above_18 THEN 'not over 18 on {self.age_on.isoformat()}' END",
-            "CASE WHEN m IS NULL THEN 'missing mobile_no' "
-            "WHEN NOT mobile_ok THEN 'mobile_no is not digits' "
-            f"WHEN length(digits) <> {MOBILE_DIGITS} "
-            f"THEN 'mobile_no has ' || length(digits) || ' digits, not {MOBILE_DIGITS}' END",
-        ])
-        originals = ", ".join(f'{c} AS "{c}"' for c in ORIGINAL_COLUMNS)
-        digits_only = "(part <> '' AND NOT part GLOB '*[!0-9]*')"
+        """Every line of `source` as an application: `file_id`, `blank` (no record:
+        empty, or a header line), the contract's columns, the original fields, and for
+        an unsuccessful one its `reasons` and `raw` line. Built as layers, each adding
+        columns computed once from the layer below; the costly parts (regular
+        expressions) run only on the rows that need them."""
+        sql = f"SELECT *, line AS l FROM {source}"  # the line reader took off line ends
+        for columns, dropped in self._layers():
+            exclude = f" EXCLUDE ({', '.join(dropped)})" if dropped else ""
+            sql = f"SELECT *{exclude},\n    {columns}\nFROM ({sql})"
+        originals = ", ".join(f'"{c}"' for c in ORIGINAL_COLUMNS)
         return f"""
-            SELECT file_id, blank, first_name, last_name, email, date_of_birth, mobile_no, above_18,
-                   CASE WHEN ok AND NOT blank THEN last_name || '_' || left(sha256(born_text), 5) END
+            SELECT file_id, blank, first_name, last_name, email, date_of_birth, mobile_no,
+                   above_18,
+                   CASE WHEN ok THEN last_name || '_' || left(sha256(born_text), 5) END
                        AS membership_id,
-                   CASE WHEN ok AND NOT blank THEN md5(concat_ws('|', first_name, last_name, email,
-                                                                born_text, mobile_no)) END
+                   CASE WHEN ok THEN md5(concat_ws('|', first_name, last_name, email,
+                                                    born_text, mobile_no)) END
                        AS application_key,
                    {originals},
-                   CASE WHEN NOT ok THEN reasons END AS reasons,
-                   CASE WHEN NOT ok THEN line END AS raw  -- only a broken record keeps its line
-            FROM (
-                SELECT *, blank OR len(reasons) = 0 AS ok,
-                       strftime(date_of_birth, '%Y%m%d') AS born_text
-                FROM (
-                    SELECT *,
-                        CASE WHEN NOT quotes_ok THEN ['unbalanced quotes']
-                             WHEN n_fields <> 4
-                             THEN ['has ' || n_fields || ' fields, expected 4']
-                             ELSE list_filter([{reasons}], lambda r: r IS NOT NULL) END AS reasons
-                    FROM (
-                        SELECT * EXCLUDE (words),
-                            CASE WHEN mobile_ok AND length(digits) = {MOBILE_DIGITS} THEN digits END
-                                AS mobile_no,
-                            CASE WHEN email_ok THEN e END AS email,
-                            date_of_birth <= DATE '{born_by}' AS above_18,
-                            CASE WHEN len(words) >= 2 THEN words[len(words)] END AS last_name,
-                            CASE WHEN len(words) >= 2
-                                 THEN array_to_string(words[1:len(words) - 1], ' ')
-                                 WHEN len(words) = 1 THEN words[1] END AS first_name
-                        FROM (
-                            SELECT * EXCLUDE (yy, mm, dd, core),
-                                -- a real date: month 1-12, day within the month
-                                CASE WHEN date_shape > 0 AND yy BETWEEN 1 AND 9999
-                                          AND mm BETWEEN 1 AND 12 AND dd >= 1
-                                     THEN CASE WHEN dd <= day(last_day(make_date(yy, mm, 1)))
-                                               THEN make_date(yy, mm, dd) END END AS date_of_birth,
-                                string_split(core, ' ') AS words
-                            FROM (
-                                SELECT * EXCLUDE (parts, separator, comma, has_title, has_suffix),
-                                    TRY_CAST(CASE date_shape WHEN 1 THEN parts[1] ELSE parts[3] END AS INTEGER) AS yy,
-                                    TRY_CAST(CASE date_shape WHEN 1 THEN parts[2] WHEN 2 THEN parts[1]
-                                                             ELSE parts[2] END AS INTEGER) AS mm,
-                                    TRY_CAST(CASE date_shape WHEN 1 THEN parts[3] WHEN 2 THEN parts[2]
-                                                             ELSE parts[1] END AS INTEGER) AS dd,
-                                    -- titles off the front, suffixes off the end, then
-                                    -- "Last, First" turned round
-                                    CASE WHEN comma OR has_title OR has_suffix THEN trim(
-                                        regexp_replace(regexp_replace(regexp_replace(n,
-                                            '^(?:(?:{titles})\\.?\\s+)+(\\S.*)$', '\\1', 'i'),
-                                            '^(.*?\\S)(?:,?\\s+(?:{suffixes})\\.?)+$', '\\1', 'i'),
-                                            '^([^,]+?)\\s*,\\s*([^,]+)$', '\\2 \\1'))
-                                         ELSE n END AS core
-                                FROM (
-                                    SELECT *,
-                                        -- the date's shape: 1 year first (YYYY/MM/DD or
-                                        -- YYYY-MM-DD), 2 MM/DD/YYYY, 3 DD-MM-YYYY, 0 none
-                                        CASE WHEN len(parts) <> 3
-                                                  OR NOT list_bool_and(list_transform(parts, lambda part: {digits_only}))
-                                             THEN 0
-                                             WHEN length(parts[1]) = 4 AND length(parts[2]) <= 2
-                                                  AND length(parts[3]) <= 2 THEN 1
-                                             WHEN length(parts[1]) <= 2 AND length(parts[2]) <= 2
-                                                  AND length(parts[3]) = 4
-                                             THEN CASE WHEN separator = '/' THEN 2 ELSE 3 END
-                                             ELSE 0 END AS date_shape
-                                    FROM (
-                                        SELECT *,
-                                            CASE WHEN b IS NULL THEN NULL
-                                                 WHEN contains(b, '/') THEN '/' ELSE '-' END AS separator,
-                                            string_split(b, CASE WHEN contains(b, '/') THEN '/' ELSE '-' END)
-                                                AS parts,
-                                            contains(n, ',') AS comma,
-                                            lower(rtrim(string_split(n, ' ')[1], '.')) IN ({title_words})
-                                                AND contains(n, ' ') AS has_title,
-                                            lower(rtrim(string_split(n, ' ')[-1], '.')) IN ({suffix_words})
-                                                AND contains(n, ' ') AS has_suffix,
-                                            regexp_full_match(e, {_sql_text(EMAIL_PATTERN)}) AS email_ok,
-                                            regexp_full_match(m, '[0-9]+( +[0-9]+)*') AS mobile_ok,
-                                            replace(m, ' ', '') AS digits
-                                        FROM (
-                                            SELECT *,
-                                                CASE WHEN regexp_matches(name_text, '\\s\\s|[\\t\\n\\r\\f]')
-                                                     THEN nullif(regexp_replace(trim(name_text), '\\s+', ' ', 'g'), '')
-                                                     ELSE nullif(trim(name_text), '') END AS n,
-                                                nullif(lower(trim(email_text)), '') AS e,
-                                                nullif(trim(date_of_birth_text), '') AS b,
-                                                nullif(trim(mobile_no_text), '') AS m
-                                            FROM (
-                                                SELECT * EXCLUDE (cells, fields, p_name, p_email, p_birth, p_mobile, l),
-                                                    len(cells) AS n_fields,
-                                                    CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[p_name] END AS name_text,
-                                                    CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[p_email] END AS email_text,
-                                                    CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[p_birth] END AS date_of_birth_text,
-                                                    CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[p_mobile] END AS mobile_no_text
-                                                FROM (
-                                                    SELECT *,
-                                                        NOT quoted OR len(cells) + list_sum(list_transform(
-                                                            cells, lambda c: length(c))) = length(l) + 1 AS quotes_ok,
-                                                        CASE WHEN quoted THEN list_transform(cells, lambda c:
-                                                            CASE WHEN starts_with(c, '"') THEN replace(c[2:-2], '""', '"')
-                                                                 ELSE c END)
-                                                             ELSE cells END AS fields
-                                                    FROM (
-                                                        SELECT file_id, line, l, quoted, blank,
-                                                            p_name, p_email, p_birth, p_mobile,
-                                                            CASE WHEN quoted THEN regexp_extract_all(',' || l, '{_CSV_FIELD}', 1)
-                                                                 ELSE string_split(l, ',') END AS cells
-                                                        FROM (
-                                                            -- (a header line has an underscore:
-                                                            -- only such lines are compared)
-                                                            SELECT *, contains(l, '"') AS quoted,
-                                                                l IS NULL OR trim(l) = ''
-                                                                OR CASE WHEN contains(l, '_') THEN
-                                                                       lower(replace(replace(l, ' ', ''), '"', '')) = header_text
-                                                                   ELSE false END AS blank
-                                                            -- the engine's line reader has taken off
-                                                            -- line ends and a byte-order mark
-                                                            FROM (SELECT *, line AS l FROM {source})
-                                                        )
-                                                    )
-                                                )
-                                            )
-                                        )
-                                    )
-                                )
-                            )
-                        )
-                    )
-                )
-            )"""
+                   reasons,
+                   -- only a broken record keeps its line
+                   CASE WHEN NOT ok AND NOT blank THEN line END AS raw
+            FROM ({sql})"""
+
+    def _layers(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(columns added, columns dropped), from the line up to the reasons."""
+        titles, suffixes = "|".join(TITLES), "|".join(SUFFIXES)
+        endings = " OR ".join(f"suffix(e, '{e}')" for e in EMAIL_ENDINGS)
+        return [
+            # A header line (repeated where files were joined) has an underscore: only
+            # such lines are compared with it.
+            ("""contains(l, '"') AS quoted,
+                l IS NULL OR NOT l GLOB '*[! \t]*' OR CASE WHEN contains(l, '_') THEN
+                    lower(replace(replace(l, ' ', ''), '"', '')) = header_text ELSE false END
+                    AS blank""", ("header_text",)),
+            (f"""CASE WHEN quoted THEN regexp_extract_all(',' || l, '{_CSV_FIELD}', 1)
+                     ELSE string_split(l, ',') END AS cells""", ()),
+            ("""CASE WHEN quoted THEN len(cells) + list_sum(list_transform(cells, lambda c: length(c)))
+                    = length(l) + 1 ELSE true END AS quotes_ok,
+                CASE WHEN quoted THEN list_transform(cells, lambda c:
+                    CASE WHEN starts_with(c, '"') THEN replace(c[2:-2], '""', '"') ELSE c END)
+                     ELSE cells END AS fields""", ()),
+            (",\n    ".join(
+                [f"CASE WHEN len(cells) = 4 AND quotes_ok THEN fields[{place}] END AS \"{column}\""
+                 for place, column in zip(("p_name", "p_email", "p_birth", "p_mobile"),
+                                          ORIGINAL_COLUMNS, strict=True)]
+                + ["len(cells) AS n_fields",
+                   # whether any field may have whitespace around it: looked for once a
+                   # line, which costs less than trimming every field of every line
+                   "contains(l, ' ,') OR contains(l, ', ') OR contains(l, chr(9)) "
+                   "OR contains(l, chr(13)) OR contains(l, chr(12)) OR starts_with(l, ' ') "
+                   "OR suffix(l, ' ') OR quoted AS padded"]),
+             ("cells", "fields", "p_name", "p_email", "p_birth", "p_mobile", "l")),
+            # the four fields, trimmed; a name's runs of spaces made one
+            (f"""CASE WHEN contains(name_text, '  ') OR contains(name_text, chr(9))
+                          OR contains(name_text, chr(10)) OR contains(name_text, chr(13))
+                          OR contains(name_text, chr(12))
+                     THEN nullif(trim(regexp_replace(name_text, '\\s+', ' ', 'g')), '')
+                     ELSE nullif({_trimmed("name_text")}, '') END AS n,
+                nullif(lower({_trimmed("email_text")}), '') AS e,
+                nullif({_trimmed("date_of_birth_text")}, '') AS b,
+                nullif({_trimmed("mobile_no_text")}, '') AS m""", ("padded",)),
+            (f"""string_split(n, ' ') AS name_words,
+                regexp_full_match(e, {_sql_text(EMAIL_PATTERN)}) AS email_ok,
+                NOT m GLOB '*[!0-9 ]*' AS mobile_ok,
+                replace(m, ' ', '') AS digits,
+                -- a date is digits and one kind of separator, in three parts
+                CASE WHEN b GLOB '*[!0-9/-]*' OR (contains(b, '/') AND contains(b, '-')) THEN NULL
+                     ELSE string_split(b, CASE WHEN contains(b, '/') THEN '/' ELSE '-' END)
+                END AS parts""", ()),
+            # the date's shape: 1 year first (YYYY/MM/DD or YYYY-MM-DD), 2 MM/DD/YYYY,
+            # 3 DD-MM-YYYY, 0 none; a name with a title, a suffix or a comma
+            (f"""CASE WHEN len(parts) <> 3 OR length(parts[2]) NOT BETWEEN 1 AND 2 THEN 0
+                     WHEN length(parts[1]) = 4 AND length(parts[3]) BETWEEN 1 AND 2 THEN 1
+                     WHEN length(parts[1]) BETWEEN 1 AND 2 AND length(parts[3]) = 4
+                     THEN CASE WHEN contains(b, '/') THEN 2 ELSE 3 END
+                     ELSE 0 END AS date_shape,
+                len(name_words) > 1 AND (contains(n, ',')
+                    OR regexp_full_match(name_words[1], '(?i)(?:{titles})\\.?')
+                    OR regexp_full_match(name_words[-1], '(?i)(?:{suffixes})\\.?'))
+                    AS reshaped""", ()),
+            (f"""CAST(CASE date_shape WHEN 1 THEN parts[1] ELSE parts[3] END AS INTEGER) AS yy,
+                CAST(CASE date_shape WHEN 1 THEN parts[2] WHEN 2 THEN parts[1]
+                                     ELSE parts[2] END AS INTEGER) AS mm,
+                CAST(CASE date_shape WHEN 1 THEN parts[3] WHEN 2 THEN parts[2]
+                                     ELSE parts[1] END AS INTEGER) AS dd,
+                -- titles off the front, suffixes off the end, "Last, First" turned round
+                CASE WHEN reshaped THEN string_split(trim(
+                    regexp_replace(regexp_replace(regexp_replace(n,
+                        '^(?:(?:{titles})\\.?\\s+)+(\\S.*)$', '\\1', 'i'),
+                        '^(.*?\\S)(?:,?\\s+(?:{suffixes})\\.?)+$', '\\1', 'i'),
+                        '^([^,]+?)\\s*,\\s*([^,]+)$', '\\2 \\1')), ' ')
+                     ELSE name_words END AS words""", ("parts", "reshaped", "name_words")),
+            # a real date: month 1-12, day within the month
+            ("""CASE WHEN date_shape > 0 AND yy BETWEEN 1 AND 9999 AND mm BETWEEN 1 AND 12
+                          AND dd >= 1
+                     THEN CASE WHEN dd <= day(last_day(make_date(yy, mm, 1)))
+                               THEN make_date(yy, mm, dd) END END AS date_of_birth,
+                CASE WHEN len(words) >= 2 THEN words[-1] END AS last_name,
+                CASE WHEN len(words) >= 2 THEN array_to_string(words[1:-2], ' ')
+                     WHEN len(words) = 1 THEN words[1] END AS first_name""",
+             ("yy", "mm", "dd", "words")),
+            (f"""CASE WHEN mobile_ok AND length(digits) = {MOBILE_DIGITS} THEN digits END
+                    AS mobile_no,
+                CASE WHEN email_ok THEN e END AS email,
+                date_of_birth <= DATE '{adult_born_by(self.age_on).isoformat()}' AS above_18,
+                strftime(date_of_birth, '%Y%m%d') AS born_text""", ()),
+            # why each rule failed, in the docs' order
+            (f"""CASE WHEN n IS NULL THEN 'missing name'
+                     WHEN last_name IS NULL THEN 'name has no last name' END AS r_name,
+                CASE WHEN e IS NULL THEN 'missing email'
+                     WHEN NOT email_ok THEN 'invalid email'
+                     WHEN NOT ({endings}) THEN 'email does not end in .com or .net' END
+                    AS r_email,
+                CASE WHEN b IS NULL THEN 'missing date_of_birth'
+                     WHEN date_shape = 0 THEN 'date_of_birth is not in a known format'
+                     WHEN date_of_birth IS NULL THEN 'date_of_birth is not a real date'
+                     WHEN year(date_of_birth) < {OLDEST_BIRTH_YEAR}
+                     THEN 'date_of_birth is before {OLDEST_BIRTH_YEAR}'
+                     WHEN date_of_birth > current_date THEN 'date_of_birth is in the future'
+                     WHEN NOT above_18 THEN 'not over 18 on {self.age_on.isoformat()}' END
+                    AS r_birth,
+                CASE WHEN m IS NULL THEN 'missing mobile_no'
+                     WHEN NOT mobile_ok THEN 'mobile_no is not digits'
+                     WHEN length(digits) <> {MOBILE_DIGITS}
+                     THEN 'mobile_no has ' || length(digits) || ' digits, not {MOBILE_DIGITS}'
+                END AS r_mobile""", ()),
+            ("""NOT blank AND quotes_ok AND n_fields = 4 AND r_name IS NULL AND r_email IS NULL
+                    AND r_birth IS NULL AND r_mobile IS NULL AS ok""", ()),
+            ("""CASE WHEN ok OR blank THEN NULL
+                     WHEN NOT quotes_ok THEN ['unbalanced quotes']
+                     WHEN n_fields <> 4 THEN ['has ' || n_fields || ' fields, expected 4']
+                     ELSE list_filter([r_name, r_email, r_birth, r_mobile],
+                                      lambda r: r IS NOT NULL) END AS reasons""",
+             ("r_name", "r_email", "r_birth", "r_mobile")),
+        ]
 
 
 def header_positions(path: Path) -> tuple[int, int, int, int]:
