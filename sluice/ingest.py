@@ -90,7 +90,7 @@ def ingest_entries(
 ) -> RunSummary:
     """One run over entries that intake found."""
     with recorded_run(warehouse, spec.pipeline, spec.verb) as run, \
-            _split_folder(warehouse, run) as split_dir:
+            split_folder(warehouse, run) as split_dir:
         ensure_quarantine(warehouse)
         spec.ensure_target(warehouse)
         staged = _stage_all(warehouse, spec, run, entries, split_dir, progress)
@@ -250,9 +250,9 @@ def _stage_split(warehouse: Warehouse, reader: RecordReader, offered: InputFile,
 
 
 @contextmanager
-def _split_folder(warehouse: Warehouse, run: RunSummary) -> Iterator[Path]:
+def split_folder(warehouse: Warehouse, run: RunSummary, prefix: str = "split") -> Iterator[Path]:
     """Where files split by sluice are written for the engine; gone after the run."""
-    folder = warehouse.spill_dir / f"split-run-{run.run_id}"
+    folder = warehouse.spill_dir / f"{prefix}-run-{run.run_id}"
     folder.mkdir(parents=True, exist_ok=True)
     try:
         yield folder

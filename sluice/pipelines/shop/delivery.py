@@ -9,14 +9,11 @@ included) and loaded. The run commits whole, balanced per file in the ledger
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sluice.ingest import Progress, no_progress
+from sluice.ingest import Progress, no_progress, split_folder
 from sluice.ledger import InputFile, RunSummary, sha256_of
 from sluice.lifecycle import committing, recorded_run
 from sluice.pipelines.shop import inputs, items, members, transactions
@@ -44,7 +41,8 @@ def ensure_schema(warehouse: Warehouse) -> None:
 def load(warehouse: Warehouse, folder: str, progress: Progress = no_progress) -> Loaded:
     items_path, transactions_path = inputs.delivery_files(folder)
     members.require_applications(warehouse)
-    with recorded_run(warehouse, PIPELINE, "load") as run, _split_folder(warehouse, run) as split:
+    with recorded_run(warehouse, PIPELINE, "load") as run, \
+            split_folder(warehouse, run, "shop-split") as split:
         ensure_quarantine(warehouse)
         ensure_schema(warehouse)
         progress(f"reading {inputs.ITEMS_FILE}", 0, 4)
@@ -62,13 +60,22 @@ def load(warehouse: Warehouse, folder: str, progress: Progress = no_progress) ->
     return Loaded(run, refreshed)
 
 
-def _stage_items(warehouse: Warehouse, run: RunSummary, path: Path | None
-                 ) -> tuple[InputFile, items.StagedItems] | None:
+def _new_input(warehouse: Warehouse, run: RunSummary, path: Path | None) -> InputFile | None:
+    """The file as offered to the run; None if there is none, or if the ledger knows
+    its path, size and time as content loaded before (it is then skipped)."""
     if path is None:
         return None
     offered = inputs.offer(warehouse, run, path)
     known = inputs.known_checksum(warehouse, offered)
     if known is not None and inputs.skip_if_loaded(warehouse, offered, known):
+        return None
+    return offered
+
+
+def _stage_items(warehouse: Warehouse, run: RunSummary, path: Path | None
+                 ) -> tuple[InputFile, items.StagedItems] | None:
+    offered = _new_input(warehouse, run, path)
+    if offered is None or path is None:
         return None
     try:
         sha256 = sha256_of(path)
@@ -83,11 +90,8 @@ def _stage_items(warehouse: Warehouse, run: RunSummary, path: Path | None
 
 def _stage_transactions(warehouse: Warehouse, run: RunSummary, path: Path | None,
                         split: Path) -> tuple[InputFile, StagedFile] | None:
-    if path is None:
-        return None
-    offered = inputs.offer(warehouse, run, path)
-    known = inputs.known_checksum(warehouse, offered)
-    if known is not None and inputs.skip_if_loaded(warehouse, offered, known):
+    offered = _new_input(warehouse, run, path)
+    if offered is None or path is None:
         return None
     try:
         scan, staged = transactions.stage(warehouse, offered, split)
@@ -97,14 +101,3 @@ def _stage_transactions(warehouse: Warehouse, run: RunSummary, path: Path | None
         return None
     inputs.check_unchanged(offered, scan.bytes_read)
     return offered, staged
-
-
-@contextmanager
-def _split_folder(warehouse: Warehouse, run: RunSummary) -> Iterator[Path]:
-    """Where a transactions file the engine cannot split exactly is split by sluice."""
-    folder = warehouse.spill_dir / f"shop-split-run-{run.run_id}"
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

@@ -144,3 +144,27 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def first_version_verdicts(warehouse: Warehouse, table: str, valid: str, key: str,
+                           known: str, same: str) -> None:
+    """Temp table `table` (position, verdict): each valid row (the query `valid`, with
+    `position` and `key`) is `new` (the first version of its key), a `duplicate` (the
+    same as the first version: the one in `known`, the warehouse's, or else the run's
+    first) or a `conflict`. `same` is a condition over the aliases `{a}` and `{b}`."""
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {table} AS
+        WITH firsts AS (
+            SELECT * FROM ({valid}) AS v
+            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY position) = 1
+        )
+        SELECT r.position,
+               CASE WHEN k.{key} IS NOT NULL THEN
+                        CASE WHEN {same.format(a="r", b="k")} THEN 'duplicate' ELSE 'conflict' END
+                    WHEN f.position = r.position THEN 'new'
+                    WHEN {same.format(a="r", b="f")} THEN 'duplicate'
+                    ELSE 'conflict' END AS verdict
+        FROM ({valid}) AS r
+        LEFT JOIN {known} k ON k.{key} = r.{key}
+        LEFT JOIN firsts f ON f.{key} = r.{key}
+    """)

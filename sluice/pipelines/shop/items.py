@@ -191,22 +191,7 @@ def load(warehouse: Warehouse, run: RunSummary, offered: InputFile, staged: Stag
         "JOIN sluice_keys k ON k.name = i.name", KNOWN)
     same = ("{a}.manufacturer = {b}.manufacturer AND {a}.cost = {b}.cost "
             "AND {a}.weight_kg = {b}.weight_kg")
-    warehouse.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {VERDICTS} AS
-        WITH firsts AS (
-            SELECT * FROM ({valid}) AS v
-            QUALIFY row_number() OVER (PARTITION BY name ORDER BY position) = 1
-        )
-        SELECT r.position,
-               CASE WHEN k.name IS NOT NULL THEN
-                        CASE WHEN {same.format(a="r", b="k")} THEN 'duplicate' ELSE 'conflict' END
-                    WHEN f.position = r.position THEN 'new'
-                    WHEN {same.format(a="r", b="f")} THEN 'duplicate'
-                    ELSE 'conflict' END AS verdict
-        FROM ({valid}) AS r
-        LEFT JOIN {KNOWN} k ON k.name = r.name
-        LEFT JOIN firsts f ON f.name = r.name
-    """)
+    inputs.first_version_verdicts(warehouse, VERDICTS, valid, "name", KNOWN, same)
     new_items = (f"SELECT r.* FROM {ROWS} r JOIN {VERDICTS} v USING (position) "
                  "WHERE v.verdict = 'new'")
     _load_manufacturers(warehouse, new_items)

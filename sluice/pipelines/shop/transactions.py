@@ -211,23 +211,9 @@ def _classify(warehouse: Warehouse) -> None:
         CREATE OR REPLACE TEMP TABLE {KNOWN} AS
         SELECT transaction_id, min(membership_id) AS membership_id,
                min(bought_at) AS bought_at, {_SIGNATURE} AS signature
-        FROM {KNOWN_LINES} GROUP BY transaction_id;
-
-        CREATE OR REPLACE TEMP TABLE {VERDICTS} AS
-        WITH firsts AS (
-            SELECT * FROM ({valid}) AS v
-            QUALIFY row_number() OVER (PARTITION BY transaction_id ORDER BY position) = 1
-        )
-        SELECT v.position,
-               CASE WHEN k.transaction_id IS NOT NULL THEN
-                        CASE WHEN {same.format(a="v", b="k")} THEN 'duplicate' ELSE 'conflict' END
-                    WHEN f.position = v.position THEN 'new'
-                    WHEN {same.format(a="v", b="f")} THEN 'duplicate'
-                    ELSE 'conflict' END AS verdict
-        FROM ({valid}) AS v
-        LEFT JOIN {KNOWN} k ON k.transaction_id = v.transaction_id
-        LEFT JOIN firsts f ON f.transaction_id = v.transaction_id;
+        FROM {KNOWN_LINES} GROUP BY transaction_id
     """)
+    inputs.first_version_verdicts(warehouse, VERDICTS, valid, "transaction_id", KNOWN, same)
 
 
 def _quarantine(warehouse: Warehouse, run: RunSummary, offered: InputFile,
