@@ -649,6 +649,12 @@ BAD_ARGUMENTS = [
     (("watch", "--inbox", "in", "--out", "out", "--every", "0"), False,
      "Invalid value for '--every': Input should be greater than or equal to 0.01"),
     (("watch", "--inbox", "afile", "--out", "out"), True, "--inbox afile: not a folder"),
+    (("run", "--inbox", "in", "--out", "in"), True,
+     "--out in is the inbox; outputs and archived files need a folder of their own (one "
+     "inside the inbox is fine: it is never read as input)"),
+    (("run", "--inbox", "in", "--out", "out", "--archive", "./in"), True,
+     "--archive in is the inbox; outputs and archived files need a folder of their own "
+     "(one inside the inbox is fine: it is never read as input)"),
 ]
 
 

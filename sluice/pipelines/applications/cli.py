@@ -63,6 +63,11 @@ def _inbox(inbox: Path, out: Path, archive: Path | None, output_format: OutputFo
         reference = date.fromisoformat(age_on)
     except ValueError:
         raise UsageError(f"--age-on {age_on!r} is not a date (YYYY-MM-DD)") from None
+    for option, folder in (("--out", out), ("--archive", archive)):
+        if inbox.resolve() == folder.resolve():
+            raise UsageError(f"{option} {shown(folder)} is the inbox; outputs and archived "
+                             "files need a folder of their own (one inside the inbox is "
+                             "fine: it is never read as input)")
     return Inbox(inbox.resolve(), out.resolve(), archive.resolve(), output_format.value,
                  min_age, reference)
 
