@@ -44,7 +44,7 @@ def shop_generate(
         generated.as_dict(), json,
         f"wrote {ITEMS_FILE} ({generated.items:,} items from {generated.manufacturers:,} "
         f"manufacturers) and {TRANSACTIONS_FILE} ({generated.transactions:,} transactions by "
-        f"{generated.members:,} members; {faults:,} lines with trouble: "
+        f"{generated.members:,} members; {faults:,} line{'' if faults == 1 else 's'} with trouble: "
         f"{generated.duplicates:,} duplicates, {generated.conflicts:,} conflicts, "
         f"{generated.rejected - generated.conflicts:,} faulty) to {folder}")
 
