@@ -1,0 +1,3 @@
+"""Events: the symbol event service (issue 10, being built). Not yet a registered
+pipeline: it declares no PIPELINE until its verbs exist. Built so far: `log.py`, the
+group-committed append-only log that keeps every acknowledged event."""
