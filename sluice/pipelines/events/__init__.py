@@ -1,3 +1,5 @@
 """Events: the symbol event service (issue 10, being built). Not yet a registered
 pipeline: it declares no PIPELINE until its verbs exist. Built so far: `log.py`, the
-group-committed append-only log that keeps every acknowledged event."""
+group-committed append-only log that keeps every acknowledged event, and
+`aggregates.py`, the per-symbol aggregates in Redis or in memory, rebuilt exactly from
+the stored events."""
