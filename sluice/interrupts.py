@@ -50,6 +50,11 @@ def note_committed(run_id: int) -> None:
     _committed_run = run_id
 
 
+def committed_run() -> int | None:
+    """The last run this process committed, if any."""
+    return _committed_run
+
+
 def outcome_line(signum: int) -> str:
     """The one line printed when a signal ends the process outside a run's rollback."""
     if _committed_run is not None:

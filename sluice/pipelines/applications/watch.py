@@ -24,6 +24,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from watchfiles import Change, watch
 
+from sluice import interrupts
 from sluice.errors import LedgerMismatch, SluiceError, WarehouseLocked
 from sluice.ingest import Progress, no_progress
 from sluice.pipelines.applications.inbox import SUFFIXES, Inbox, InboxPass, process
@@ -65,13 +66,21 @@ def watch_inbox(inbox: Inbox, warehouse: str | None, every_minutes: float,
                 raise SluiceError(f"stopped watching {inbox.inbox}: the folder is gone or "
                                   "cannot be read")
             _drain(wake)
+            committed_before = interrupts.committed_run()
             try:
                 with Warehouse(warehouse) as opened:
                     done = process(opened, inbox, progress)
+                on_pass(reason, done)
             except (WarehouseLocked, LedgerMismatch) as error:
                 on_error(error)  # another run holds the warehouse, say: try again later
                 continue
-            on_pass(reason, done)
+            except KeyboardInterrupt:
+                # A run rolled back raises RunInterrupted instead. A run that committed
+                # in this pass may still have outputs to publish: say so (the next
+                # start settles them). Otherwise no run was open: a clean stop.
+                if interrupts.committed_run() != committed_before:
+                    raise
+                return
             if done.waiting:
                 soonest = min(seconds for _, seconds in done.waiting)
                 scheduler.add_job(
