@@ -1,0 +1,59 @@
+"""Closed log segments into the warehouse through the core's ingest: every event, once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import query
+from sluice.pipelines.events.load import load_segments
+from sluice.pipelines.events.log import EventLog, read_all, segments
+from sluice.warehouse import Warehouse
+
+
+def write_events(folder: Path, n: int, segment_bytes: int = 1_500) -> list[str]:
+    log = EventLog(folder, segment_bytes=segment_bytes)
+    ids = []
+    for i in range(n):
+        if i % 4 == 3:
+            ids.append(log.write({"kind": "followup", "uuid": f"u{i - 1}", "symbol": None,
+                                  "guess": None, "at": f"2026-11-25 10:00:{i % 60:02d}.000001"}))
+        else:
+            ids.append(log.write({"kind": "initial", "uuid": f"u{i}", "symbol": "abc"[i % 3],
+                                  "guess": i % 2 == 0,
+                                  "at": f"2026-11-25 10:00:{i % 60:02d}.123456"}))
+    log.close()
+    return ids
+
+
+def test_closed_segments_land_once_and_the_ledger_balances(tmp_path: Path) -> None:
+    folder, db = tmp_path / "log", tmp_path / "w.db"
+    ids = write_events(folder, 120)
+    assert len(segments(folder)) > 3
+    with Warehouse(db) as warehouse:
+        run = load_segments(warehouse, folder)
+    assert run is not None
+    assert (run.total("records_read"), run.total("loaded"), run.total("rejected")) == (120, 120, 0)
+    rows = query(db, "SELECT id, kind, uuid, symbol, guess, "
+                     "strftime(\"at\", '%Y-%m-%d %H:%M:%S.%f') FROM events.raw_events")
+    by_id = {row[0]: row[1:] for row in rows}
+    assert sorted(by_id) == sorted(ids)
+    logged = {e["id"]: (e["kind"], e["uuid"], e["symbol"], e["guess"], e["at"])
+              for e in read_all(folder)}
+    assert by_id == logged
+    with Warehouse(db) as warehouse:  # loading again changes nothing
+        again = load_segments(warehouse, folder)
+    assert again is not None and again.total("loaded") == 0 and again.skipped == again.file_count
+    assert query(db, "SELECT count(*) FROM events.raw_events") == [(120,)]
+
+
+def test_an_open_segment_waits(tmp_path: Path) -> None:
+    folder, db = tmp_path / "log", tmp_path / "w.db"
+    log = EventLog(folder)
+    log.write({"kind": "initial", "uuid": "u1", "symbol": "e", "guess": True,
+               "at": "2026-11-25 10:00:00.000000"})
+    with Warehouse(db) as warehouse:
+        assert load_segments(warehouse, folder) is None  # still being written
+    log.close()
+    with Warehouse(db) as warehouse:
+        run = load_segments(warehouse, folder)
+    assert run is not None and run.total("loaded") == 1
