@@ -21,6 +21,7 @@ from sluice.staging import (
     any_refused,
     drop_scan_rejects,
     line_number_sql,
+    note_staged_files,
 )
 from sluice.warehouse import Warehouse
 
@@ -144,11 +145,7 @@ def quarantine_rejects(
     files: list[StagedFile],
 ) -> None:
     """Keep every rejected record: broken lines, lines the scanner refused, conflicts."""
-    warehouse.execute("CREATE OR REPLACE TEMP TABLE staged_files "
-                      "(file_id BIGINT, path VARCHAR, first_rowid BIGINT)")
-    for f in files:
-        warehouse.execute("INSERT INTO staged_files VALUES (?, ?, ?)",
-                          [f.file_id, shown(f.path), f.first_rowid])
+    note_staged_files(warehouse, files)
     none_refused = not any_refused(warehouse)
     warehouse.destination.push("sluice.quarantine", QUARANTINE_COLUMNS, f"""
         SELECT ? AS run_id, ? AS pipeline, b.file_id, f.path,

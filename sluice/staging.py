@@ -22,7 +22,7 @@ from typing import BinaryIO, Protocol
 
 from sluice.contracts import INVALID_UTF8
 from sluice.lines import MAX_LINE_BYTES, RAW_TEXT_LIMIT, RefusedLine, escaped, long_line_reason
-from sluice.paths import engine_pattern
+from sluice.paths import engine_pattern, shown
 from sluice.warehouse import Warehouse
 
 STAGED = "staged"
@@ -95,6 +95,7 @@ class RecordReader(Protocol):
 
 
 def create_staging(warehouse: Warehouse, reader: RecordReader) -> None:
+    constants = f", {reader.line_constants()}" if reader.deferred else ""
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE {STAGED} (
             file_id BIGINT,
@@ -109,16 +110,15 @@ def create_staging(warehouse: Warehouse, reader: RecordReader) -> None:
         CREATE OR REPLACE TEMP TABLE {STAGED_REJECTS} (
             file_id BIGINT, line_number BIGINT, rank BIGINT, raw VARCHAR, reasons VARCHAR[]
         );
-        DROP TABLE IF EXISTS {STAGED_LINES};
+        CREATE OR REPLACE TEMP TABLE {STAGED_LINES} AS
+        SELECT CAST(NULL AS BIGINT) AS file_id, CAST(NULL AS VARCHAR) AS line{constants}
+        LIMIT 0;
     """)
 
 
 def discard_staged_file(warehouse: Warehouse, file_id: int) -> None:
-    for table in (STAGED, STAGED_BROKEN, STAGED_REJECTS):
+    for table in (STAGED, STAGED_BROKEN, STAGED_REJECTS, STAGED_LINES):
         warehouse.execute(f"DELETE FROM {table} WHERE file_id = ?", [file_id])
-    if warehouse.scalar("SELECT count(*) FROM duckdb_tables() WHERE temporary "
-                        "AND table_name = ?", [STAGED_LINES]):
-        warehouse.execute(f"DELETE FROM {STAGED_LINES} WHERE file_id = ?", [file_id])
 
 
 def drop_staged_rows(warehouse: Warehouse) -> None:
@@ -197,12 +197,8 @@ def _keep_lines(warehouse: Warehouse, reader: RecordReader, path: Path, source: 
                 file_id: int) -> StagedFile:
     """A deferred reader's file: its lines kept, in order, after those of the files
     before it; its rows are counted now, its records read later."""
-    constants = reader.line_constants()
-    select = (f"SELECT CAST(? AS BIGINT) AS file_id, line"
-              f"{', ' + constants if constants else ''} FROM {source}")
-    warehouse.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGED_LINES} AS {select} LIMIT 0",
-                      [file_id])
-    rows = warehouse.scalar(f"INSERT INTO {STAGED_LINES} {select}", [file_id])
+    rows = warehouse.scalar(f"INSERT INTO {STAGED_LINES} SELECT ?, line, "
+                            f"{reader.line_constants()} FROM {source}", [file_id])
     return StagedFile(file_id, path, source, -1, int(rows), 0, 0)
 
 
@@ -221,11 +217,16 @@ def finish_staging(warehouse: Warehouse, reader: RecordReader, files: list[Stage
         SELECT file_id, blank, {columns}, reasons, raw
         FROM ({reader.records_sql(STAGED_LINES)})
     """)
-    warehouse.execute(f"DROP TABLE {STAGED_LINES}")
+    warehouse.execute(f"DELETE FROM {STAGED_LINES}")
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE staged_firsts AS
+        SELECT file_id, min(rowid) AS first_rowid, count(*) AS rows,
+               count(*) FILTER (WHERE blank) AS blank
+        FROM {STAGED} GROUP BY file_id
+    """)
     found = {int(file_id): (int(first), int(rows), int(blank)) for file_id, first, rows, blank
-             in warehouse.query(f"SELECT file_id, min(rowid), count(*), "
-                                f"count(*) FILTER (WHERE blank) FROM {STAGED} "
-                                "GROUP BY file_id").rows}
+             in warehouse.query("SELECT file_id, first_rowid, rows, blank "
+                                "FROM staged_firsts").rows}
     for f in files:
         f.first_rowid, rows, f.blank_lines = found.get(f.file_id, (0, 0, 0))
         if rows != f.rows:
@@ -233,10 +234,23 @@ def finish_staging(warehouse: Warehouse, reader: RecordReader, files: list[Stage
     warehouse.execute(f"""
         INSERT INTO {STAGED_BROKEN}
         SELECT s.file_id, s.rowid - f.first_rowid, s.raw, s.reasons
-        FROM {STAGED} s JOIN (SELECT file_id, min(rowid) AS first_rowid FROM {STAGED}
-                              GROUP BY file_id) f USING (file_id)
-        WHERE s.reasons IS NOT NULL
+        FROM {STAGED} s JOIN staged_firsts f USING (file_id)
+        WHERE s.reasons IS NOT NULL;
+        DROP TABLE staged_firsts;
     """)
+
+
+STAGED_FILES = "staged_files"
+
+
+def note_staged_files(warehouse: Warehouse, files: list[StagedFile]) -> None:
+    """Engine table `staged_files` (file_id, path, first_rowid): what SQL over the
+    staged rows joins to name a row's file and work out its position in it."""
+    warehouse.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED_FILES} "
+                      "(file_id BIGINT, path VARCHAR, first_rowid BIGINT)")
+    if files:
+        warehouse.con.executemany(f"INSERT INTO {STAGED_FILES} VALUES (?, ?, ?)",
+                                  [[f.file_id, shown(f.path), f.first_rowid] for f in files])
 
 
 def scanner_rejects(warehouse: Warehouse, path: Path) -> list[tuple[int, str, str]]:

@@ -6,12 +6,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sluice import merge
 from sluice.ingest import Progress
 from sluice.pipelines.applications.contracts import CONTRACT
 from sluice.pipelines.applications.inbox import PIPELINE as PIPELINE_NAME
 from sluice.pipelines.applications.inbox import Inbox, InboxPass, process
-from sluice.pipelines.applications.inbox import spec as inbox_spec
-from sluice.pipelines.applications.outputs import TARGET, RunOutputs
+from sluice.pipelines.applications.outputs import TARGET
 from sluice.registry import Pipeline, View
 from sluice.warehouse import Warehouse
 
@@ -22,7 +22,7 @@ __all__ = ["CONTRACT", "PIPELINE", "TARGET", "Inbox", "InboxPass", "build_models
 
 def build_models(warehouse: Warehouse) -> None:
     """Recreate the views over applications.successful."""
-    inbox_spec(RunOutputs(Path())).ensure_target(warehouse)
+    warehouse.destination.execute(merge.target_ddl(CONTRACT, TARGET))
     for model in PIPELINE.model_files():
         warehouse.run_sql_file(model)
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from sluice import ledger
 from sluice.ledger import RunSummary
 from sluice.merge import CONFLICT, VALID, VERDICTS, conflict_reason
-from sluice.paths import shown
 from sluice.pipelines.applications.contracts import CONTRACT
 from sluice.staging import (
     STAGED,
@@ -28,9 +27,10 @@ from sluice.staging import (
     StagedFile,
     any_refused,
     line_number_sql,
+    note_staged_files,
     sql_string,
 )
-from sluice.warehouse import Warehouse
+from sluice.warehouse import KEYS_TABLE, Warehouse
 
 SUCCESSFUL, UNSUCCESSFUL = "successful", "unsuccessful"
 KINDS = (SUCCESSFUL, UNSUCCESSFUL)
@@ -68,7 +68,7 @@ class RunOutputs:
         shutil.rmtree(folder, ignore_errors=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         name = f"applications-{stamp}-run-{run.run_id}.{self.format}"
-        _note_files(warehouse, staged)
+        note_staged_files(warehouse, staged)
         _find_shared_ids(warehouse)
         # A line's number is its position in the file, plus the lines before it that the
         # scanner refused (no staged row); without such lines, no need to count them.
@@ -121,35 +121,18 @@ def _flush_to_disk(path: Path) -> None:
         os.fsync(stream.fileno())
 
 
-def _note_files(warehouse: Warehouse, staged: list[StagedFile]) -> None:
-    warehouse.execute("CREATE OR REPLACE TEMP TABLE output_files "
-                      "(file_id BIGINT, path VARCHAR, first_rowid BIGINT)")
-    if staged:
-        warehouse.con.executemany("INSERT INTO output_files VALUES (?, ?, ?)",
-                                  [[f.file_id, shown(f.path), f.first_rowid] for f in staged])
-
-
 # The run's new members: what `merge.load_new` will insert.
 _NEW = (f"{STAGED} s ANTI JOIN {VERDICTS} v ON s.rowid = v.row "
-        "JOIN output_files f ON f.file_id = s.file_id WHERE " + VALID)
+        "JOIN staged_files f ON f.file_id = s.file_id WHERE " + VALID)
 
 
 def _find_shared_ids(warehouse: Warehouse) -> None:
     """Engine table `shared_ids`: the membership ids of the run's new members that more
     than one application holds (in this run, or with members loaded before)."""
-    new_ids = f"SELECT DISTINCT s.membership_id FROM {_NEW}"
-    destination = warehouse.destination
-    earlier = "SELECT CAST(NULL AS VARCHAR) AS membership_id, CAST(NULL AS VARCHAR) AS application_key LIMIT 0"
-    if destination.shares_engine:
-        if destination.table_exists("applications", "successful"):
-            earlier = (f"SELECT t.membership_id, t.application_key FROM {TARGET} t "
-                       f"SEMI JOIN ({new_ids}) n ON t.membership_id = n.membership_id")
-        warehouse.execute(f"CREATE OR REPLACE TEMP TABLE earlier_ids AS {earlier}")
-    else:
-        warehouse.pull_for_keys(
-            new_ids, "membership_id VARCHAR",
-            f"SELECT t.membership_id, t.application_key FROM {TARGET} t "
-            "JOIN sluice_keys k USING (membership_id)", "earlier_ids")
+    warehouse.pull_for_keys(
+        f"SELECT DISTINCT s.membership_id FROM {_NEW}", "membership_id VARCHAR",
+        f"SELECT t.membership_id, t.application_key FROM {TARGET} t "
+        f"JOIN {KEYS_TABLE} k USING (membership_id)", "earlier_ids")
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE shared_ids AS
         SELECT membership_id FROM (
@@ -187,19 +170,19 @@ def _unsuccessful_sql(output_format: str, line: str) -> str:
                    strftime(s.date_of_birth, '%Y%m%d') AS date_of_birth_yyyymmdd,
                    s.above_18, s.reasons, f.path AS source_file, {line} AS line_number,
                    CASE WHEN {nothing_split} THEN s.raw END AS raw_line, s.file_id
-            FROM {STAGED} s JOIN output_files f USING (file_id)
+            FROM {STAGED} s JOIN staged_files f USING (file_id)
             WHERE s.reasons IS NOT NULL AND NOT s.blank
             UNION ALL
             SELECT s.name_text, s.email_text, s.date_of_birth_text, s.mobile_no_text,
                    s.first_name, s.last_name, strftime(s.date_of_birth, '%Y%m%d'), s.above_18,
                    [{sql_string(conflict_reason(CONTRACT))}], f.path, {line}, NULL, s.file_id
             FROM {STAGED} s JOIN {VERDICTS} v ON s.rowid = v.row
-            JOIN output_files f ON f.file_id = s.file_id
+            JOIN staged_files f ON f.file_id = s.file_id
             WHERE v.verdict = '{CONFLICT}'
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, r.reasons, f.path,
                    r.line_number, r.raw, r.file_id
-            FROM {STAGED_REJECTS} r JOIN output_files f USING (file_id)
+            FROM {STAGED_REJECTS} r JOIN staged_files f USING (file_id)
         )
         ORDER BY file_id, line_number"""
 
