@@ -34,6 +34,7 @@ from sluice.warehouse import Warehouse
 DEBOUNCE_MS = 500
 WAKE_START, WAKE_FILES, WAKE_SCHEDULE, WAKE_WAITING = "start", "files", "schedule", "waiting"
 _STOPPED_WATCHING = "stopped-watching"
+SHUTDOWN_SECONDS = 5
 
 
 def watch_inbox(inbox: Inbox, warehouse: str | None, every_minutes: float,
@@ -88,9 +89,17 @@ def watch_inbox(inbox: Inbox, warehouse: str | None, every_minutes: float,
                     run_date=datetime.now(UTC) + timedelta(seconds=soonest + 0.2))
     finally:
         stop.set()
-        with contextlib.suppress(Exception):
-            scheduler.shutdown(wait=False)
-        watcher.join(timeout=5)
+        # Bounded: a signal that landed while a lock of the scheduler or the queue was
+        # held must not keep the process from ending (its threads are daemons).
+        closer = threading.Thread(target=_shut_down, args=(scheduler,), daemon=True)
+        closer.start()
+        closer.join(timeout=SHUTDOWN_SECONDS)
+        watcher.join(timeout=SHUTDOWN_SECONDS)
+
+
+def _shut_down(scheduler: BackgroundScheduler) -> None:
+    with contextlib.suppress(Exception):
+        scheduler.shutdown(wait=False)
 
 
 def _drain(wake: queue.Queue[str]) -> None:
