@@ -1,7 +1,59 @@
-"""Events: the symbol event service (issue 10, being built). Not yet a registered
-pipeline: it declares no PIPELINE until its verbs (`serve`, `rebuild`, `load`) exist.
-Built so far: `log.py`, the group-committed append-only log that keeps every
-acknowledged event; `aggregates.py`, the per-symbol aggregates in Redis or in memory,
-rebuilt exactly from the stored events; `service.py`, the HTTP contract on Starlette and
-uvicorn (the range dashboard still computed from the log, not yet fast); `load.py`,
-closed segments into `events.raw_events` through the core's ingest."""
+"""Events: the symbol event service. Clients open with a uuid and a symbol and may
+follow up; every event is kept in a group-committed log, counted in Redis (or memory)
+for the dashboards, and loaded from the log into `events.raw_events`."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sluice import merge
+from sluice.ingest import Progress
+from sluice.pipelines.events.contracts import CONTRACT, TARGET
+from sluice.pipelines.events.load import PIPELINE as PIPELINE_NAME
+from sluice.registry import Pipeline, View
+from sluice.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import typer
+
+MODELS = resources.files(__package__) / "models"
+
+__all__ = ["CONTRACT", "PIPELINE", "TARGET", "build_models"]
+
+
+def build_models(warehouse: Warehouse) -> None:
+    """Recreate the views over events.raw_events."""
+    warehouse.destination.execute(merge.target_ddl(CONTRACT, TARGET))
+    for model in PIPELINE.model_files():
+        warehouse.run_sql_file(model)
+
+
+# --- the declaration the registry reads ----------------------------------------------------
+
+HELP = "The symbol event service: serve it, load it, rebuild its dashboards."
+
+VIEWS = (
+    View("events", "events in the warehouse by kind",
+         f"SELECT kind, count(*) AS events FROM {TARGET} GROUP BY kind ORDER BY kind"),
+    View("symbols", "the per-symbol dashboard, from the warehouse",
+         "SELECT symbol, requests, earliest, latest, followups "
+         "FROM events.symbol_totals ORDER BY symbol"),
+)
+
+
+def _commands() -> typer.Typer:
+    from sluice.pipelines.events.cli import app
+
+    return app
+
+
+def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
+    from sluice.pipelines.events.demo import run_demo
+
+    return run_demo(warehouse, folder, progress)
+
+
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=50, commands=_commands, demo=_demo,
+                    views=VIEWS, models=MODELS)

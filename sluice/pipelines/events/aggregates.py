@@ -1,32 +1,63 @@
-"""Per-symbol aggregates, updated as events arrive: Redis, or memory for the embedded demo.
+"""The dashboards' aggregates, kept as events arrive: in Redis, or in memory for the
+embedded service. Both answer the per-symbol and the range dashboard.
 
-For each symbol: `count` (initial requests), `earliest` and `latest` (their UTC times,
-`YYYY-MM-DD HH:MM:SS.ffffff`, which sort as text), and `followups`: the followups whose
-uuid belongs to an initial request for the symbol. Every followup event counts, repeated
-ones included (a client that follows up twice is counted twice), and a followup that
-arrives before its uuid's initial is kept and counted when the initial comes.
+For a set of initial requests (all of a symbol's, or those in a time range): `count`,
+`earliest` and `latest` (UTC, `YYYY-MM-DD HH:MM:SS.ffffff`), and `followups`: the
+followup events whose uuid opened with the symbol, each placed at the time of that
+uuid's first initial request for the symbol, so a range counts them when that request is
+in range. Every followup event counts, repeated ones included; a followup that arrives
+before its uuid's initial is kept and counted once the initial comes.
 
-Per uuid the store keeps which symbols it opened with and how many followups it sent.
-An initial adds its symbol's request (and, the first time the uuid opens with that
-symbol, the uuid's followups so far); a followup adds one to every symbol the uuid
-opened with. The final state does not depend on the order events arrive in, so the
-aggregates can be rebuilt exactly by replaying the stored events (`rebuild`).
+Per symbol, the store keeps two sorted sets scored by time in microseconds since the
+epoch: its initial requests (member: the event's id) and its followups (member:
+`<uuid>#<k>`, the uuid's k-th followup). Counting a range is then two `ZCOUNT`s and the
+edges two one-element `ZRANGE`s, logarithmic in the events stored, whatever the range's
+length. Per uuid: which symbols it opened with (and when first) and how many followups
+it sent, in 65,536 hash buckets, which Redis stores compactly, rather than a key each.
 
-In Redis each update is one Lua script (atomic, one round trip). Uuids are kept in
-65,536 hash buckets, which Redis stores compactly (listpacks), rather than one key each.
+Updates come from the event log, a batch of a segment at a time (`apply`), with the
+segment's watermark (the last event applied and its byte offset) moved in the same
+atomic step; a batch that does not start right after the watermark changes nothing. So
+applying is exactly-once whoever applies and however often, and `catch_up` brings the
+aggregates level with the log after Redis was down, flushed or lost: the log is the
+truth and the aggregates a view of it. The state reached does not depend on the order
+of events, so catching up later gives exactly what applying at once would have.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
-import zlib
-from collections.abc import Iterable
+from bisect import bisect_left, insort
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
+from sluice.pipelines.events.log import read_from, segment_name, segments
+
 SYMBOLS = "abcdefghijklmnopqrstuvwxyz"
-BUCKETS = 65_536
 DEFAULT_PREFIX = "sluice:events:"
+EPOCH = datetime(1970, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+# Scores are doubles: whole microseconds are exact up to 2**53 (the year 2255).
+EXACT_SCORES = 2**53
+
+
+class StoreUnavailable(Exception):
+    """The aggregates' store cannot be reached."""
+
+
+def micros(at: str) -> int:
+    """A UTC time as written in the log, in microseconds since the epoch."""
+    return (datetime.fromisoformat(at) - EPOCH) // MICROSECOND
+
+
+def time_text(value: int) -> str:
+    return (EPOCH + value * MICROSECOND).strftime(TIME_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -42,27 +73,30 @@ class SymbolAggregate:
                 "latest": self.latest, "followups": self.followups}
 
 
-class Aggregates(Protocol):
-    def initial(self, uuid: str, symbol: str, at: str) -> None: ...
+@dataclass(frozen=True)
+class Mark:
+    """How far a segment is applied: its last event applied and the byte after it."""
 
-    def followup(self, uuid: str) -> None: ...
+    event: int = 0
+    offset: int = 0
+
+
+class Aggregates(Protocol):
+    def apply(self, segment: str, first: int, offset: int,
+              events: Sequence[dict[str, Any]]) -> Mark:
+        """Apply a segment's events numbered `first`, `first + 1`, ..., ending at byte
+        `offset`, unless the segment's mark is not `first - 1`; returns the mark."""
+        ...
+
+    def marks(self) -> dict[str, Mark]: ...
 
     def symbol(self, symbol: str) -> SymbolAggregate: ...
 
+    def range(self, lower: int, upper: int) -> list[SymbolAggregate]:
+        """One aggregate per symbol with initial requests in [lower, upper) (microseconds)."""
+        ...
+
     def clear(self) -> None: ...
-
-
-def rebuild(aggregates: Aggregates, events: Iterable[dict[str, Any]]) -> int:
-    """Recompute the aggregates from stored events; returns how many were replayed."""
-    aggregates.clear()
-    replayed = 0
-    for event in events:
-        if event["kind"] == "initial":
-            aggregates.initial(event["uuid"], event["symbol"], event["at"])
-        else:
-            aggregates.followup(event["uuid"])
-        replayed += 1
-    return replayed
 
 
 class MemoryAggregates:
@@ -73,56 +107,139 @@ class MemoryAggregates:
         self.clear()
 
     def clear(self) -> None:
-        self._symbols: dict[str, list[Any]] = {}
-        self._uuids: dict[str, list[Any]] = {}  # uuid: [symbols opened with, followups]
+        self._initials: dict[str, list[int]] = {s: [] for s in SYMBOLS}
+        self._followups: dict[str, list[int]] = {s: [] for s in SYMBOLS}
+        self._opened: dict[str, dict[str, int]] = {}  # uuid: {symbol: first initial}
+        self._sent: dict[str, int] = {}  # uuid: followups sent
+        self._marks: dict[str, Mark] = {}
 
-    def initial(self, uuid: str, symbol: str, at: str) -> None:
+    def apply(self, segment: str, first: int, offset: int,
+              events: Sequence[dict[str, Any]]) -> Mark:
         with self._lock:
-            totals = self._symbols.setdefault(symbol, [0, None, None, 0])
-            totals[0] += 1
-            totals[1] = at if totals[1] is None or at < totals[1] else totals[1]
-            totals[2] = at if totals[2] is None or at > totals[2] else totals[2]
-            seen = self._uuids.setdefault(uuid, ["", 0])
-            if symbol not in seen[0]:
-                seen[0] += symbol
-                totals[3] += seen[1]
+            mark = self._marks.get(segment, Mark())
+            if mark.event != first - 1:
+                return mark
+            for event in events:
+                if event["kind"] == "initial":
+                    self._initial(event["uuid"], event["symbol"], micros(event["at"]))
+                else:
+                    self._followup(event["uuid"])
+            mark = self._marks[segment] = Mark(first + len(events) - 1, offset)
+            return mark
 
-    def followup(self, uuid: str) -> None:
+    def _initial(self, uuid: str, symbol: str, at: int) -> None:
+        insort(self._initials[symbol], at)
+        opened = self._opened.setdefault(uuid, {})
+        before = opened.get(symbol)
+        if before is not None and before <= at:
+            return
+        opened[symbol] = at
+        sent = self._sent.get(uuid, 0)
+        followups = self._followups[symbol]
+        if before is not None:
+            start = bisect_left(followups, before)
+            del followups[start:start + sent]
+        for _ in range(sent):
+            insort(followups, at)
+
+    def _followup(self, uuid: str) -> None:
+        self._sent[uuid] = self._sent.get(uuid, 0) + 1
+        for symbol, at in self._opened.get(uuid, {}).items():
+            insort(self._followups[symbol], at)
+
+    def marks(self) -> dict[str, Mark]:
         with self._lock:
-            seen = self._uuids.setdefault(uuid, ["", 0])
-            seen[1] += 1
-            for symbol in seen[0]:
-                self._symbols[symbol][3] += 1
+            return dict(self._marks)
 
     def symbol(self, symbol: str) -> SymbolAggregate:
         with self._lock:
-            count, earliest, latest, followups = self._symbols.get(symbol, [0, None, None, 0])
-        return SymbolAggregate(symbol, count, earliest, latest, followups)
+            initials = self._initials[symbol]
+            if not initials:
+                return SymbolAggregate(symbol, 0, None, None, 0)
+            return SymbolAggregate(symbol, len(initials), time_text(initials[0]),
+                                   time_text(initials[-1]), len(self._followups[symbol]))
+
+    def range(self, lower: int, upper: int) -> list[SymbolAggregate]:
+        found = []
+        with self._lock:
+            for symbol in SYMBOLS:
+                initials, followups = self._initials[symbol], self._followups[symbol]
+                start, end = bisect_left(initials, lower), bisect_left(initials, upper)
+                if start < end:
+                    found.append(SymbolAggregate(
+                        symbol, end - start, time_text(initials[start]),
+                        time_text(initials[end - 1]),
+                        bisect_left(followups, upper) - bisect_left(followups, lower)))
+        return found
 
 
-_INITIAL = """
-local totals, uuids, uuid, symbol, at = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
-redis.call('HINCRBY', totals, 'count', 1)
-local earliest = redis.call('HGET', totals, 'earliest')
-if not earliest or at < earliest then redis.call('HSET', totals, 'earliest', at) end
-local latest = redis.call('HGET', totals, 'latest')
-if not latest or at > latest then redis.call('HSET', totals, 'latest', at) end
-local opened = redis.call('HGET', uuids, 's:' .. uuid) or ''
-if not string.find(opened, symbol, 1, true) then
-  redis.call('HSET', uuids, 's:' .. uuid, opened .. symbol)
-  local sent = tonumber(redis.call('HGET', uuids, 'f:' .. uuid) or '0')
-  if sent > 0 then redis.call('HINCRBY', totals, 'followups', sent) end
+# ARGV: prefix, segment, first, offset, then 5 per event: kind (i or f), uuid, the
+# uuid's bucket, symbol, time in microseconds (the last two empty for a followup).
+# Times stay strings from ARGV to ZADD: Lua formats numbers with 14 digits only.
+_APPLY = """
+local prefix, segment, first, offset = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local marks = prefix .. 'marks'
+local mark = redis.call('HGET', marks, segment)
+local done = 0
+if mark then done = tonumber(string.match(mark, '^(%d+)')) end
+if done ~= first - 1 then return mark end
+local count = (#ARGV - 4) / 5
+for e = 0, count - 1 do
+  local at = 5 + e * 5
+  local kind, uuid, bucket = ARGV[at], ARGV[at + 1], prefix .. 'u:' .. ARGV[at + 2]
+  if kind == 'i' then
+    local symbol, score = ARGV[at + 3], ARGV[at + 4]
+    redis.call('ZADD', prefix .. 'i:' .. symbol, score, segment .. ':' .. (first + e))
+    local opened = redis.call('HGET', bucket, 's:' .. uuid) or ''
+    local before = string.match(opened, symbol .. '(%-?%d+)')
+    if not before or tonumber(score) < tonumber(before) then
+      if before then
+        opened = string.gsub(opened, symbol .. '%-?%d+', symbol .. score)
+      elseif opened == '' then
+        opened = symbol .. score
+      else
+        opened = opened .. ';' .. symbol .. score
+      end
+      redis.call('HSET', bucket, 's:' .. uuid, opened)
+      local sent = tonumber(redis.call('HGET', bucket, 'f:' .. uuid) or '0')
+      for k = 1, sent do
+        redis.call('ZADD', prefix .. 'f:' .. symbol, score, uuid .. '#' .. k)
+      end
+    end
+  else
+    local sent = redis.call('HINCRBY', bucket, 'f:' .. uuid, 1)
+    local opened = redis.call('HGET', bucket, 's:' .. uuid)
+    if opened then
+      for symbol, score in string.gmatch(opened, '(%a)(%-?%d+)') do
+        redis.call('ZADD', prefix .. 'f:' .. symbol, score, uuid .. '#' .. sent)
+      end
+    end
+  end
 end
+mark = (first + count - 1) .. ' ' .. offset
+redis.call('HSET', marks, segment, mark)
+return mark
 """
 
-_FOLLOWUP = """
-local uuids, uuid, prefix = KEYS[1], ARGV[1], ARGV[2]
-redis.call('HINCRBY', uuids, 'f:' .. uuid, 1)
-local opened = redis.call('HGET', uuids, 's:' .. uuid) or ''
-for i = 1, #opened do
-  redis.call('HINCRBY', prefix .. 'symbol:' .. string.sub(opened, i, i), 'followups', 1)
-end
-"""
+
+def bucket(uuid: str) -> str:
+    """The uuid's hash bucket: 4 hex digits of its md5, 65,536 buckets."""
+    return hashlib.md5(uuid.encode(), usedforsecurity=False).hexdigest()[:4]
+
+
+def _mark(text: str | None) -> Mark:
+    if not text:
+        return Mark()
+    event, offset = text.split()
+    return Mark(int(event), int(offset))
+
+
+def _bound(value: int, exclusive: bool = False) -> str:
+    if value >= EXACT_SCORES:
+        return "+inf"
+    if value <= -EXACT_SCORES:
+        return "-inf"
+    return f"({value}" if exclusive else str(value)
 
 
 class RedisAggregates:
@@ -133,33 +250,113 @@ class RedisAggregates:
         import redis
 
         self.prefix = prefix
-        self.client = redis.Redis.from_url(url, decode_responses=True)
-        self._initial = self.client.register_script(_INITIAL)
-        self._followup = self.client.register_script(_FOLLOWUP)
+        self.client = redis.Redis.from_url(url, decode_responses=True,
+                                           socket_connect_timeout=2, socket_timeout=10)
+        self._apply = self.client.register_script(_APPLY)
+        self._errors: tuple[type[Exception], ...] = (redis.ConnectionError,
+                                                     redis.TimeoutError)
 
-    def _totals(self, symbol: str) -> str:
-        return f"{self.prefix}symbol:{symbol}"
+    def apply(self, segment: str, first: int, offset: int,
+              events: Sequence[dict[str, Any]]) -> Mark:
+        args: list[Any] = [self.prefix, segment, first, offset]
+        for event in events:
+            if event["kind"] == "initial":
+                args += ("i", event["uuid"], bucket(event["uuid"]), event["symbol"],
+                         micros(event["at"]))
+            else:
+                args += ("f", event["uuid"], bucket(event["uuid"]), "", "")
+        with self._reachable():
+            return _mark(self._apply(args=args))
 
-    def _uuids(self, uuid: str) -> str:
-        return f"{self.prefix}uuids:{zlib.crc32(uuid.encode()) % BUCKETS}"
-
-    def initial(self, uuid: str, symbol: str, at: str) -> None:
-        self._initial(keys=[self._totals(symbol), self._uuids(uuid)], args=[uuid, symbol, at])
-
-    def followup(self, uuid: str) -> None:
-        # The symbols' keys are computed in the script from what the uuid opened with;
-        # on one Redis server (no cluster) that is allowed.
-        self._followup(keys=[self._uuids(uuid)], args=[uuid, self.prefix])
+    def marks(self) -> dict[str, Mark]:
+        with self._reachable():
+            found = self.client.hgetall(f"{self.prefix}marks")
+        return {str(segment): _mark(str(text)) for segment, text in found.items()}
 
     def symbol(self, symbol: str) -> SymbolAggregate:
-        found = self.client.hgetall(self._totals(symbol))
-        totals = {str(k): str(v) for k, v in found.items()}
-        return SymbolAggregate(symbol, int(totals.get("count", 0)), totals.get("earliest"),
-                               totals.get("latest"), int(totals.get("followups", 0)))
+        return self._aggregates([symbol], "-inf", "+inf")[0]
+
+    def range(self, lower: int, upper: int) -> list[SymbolAggregate]:
+        found = self._aggregates(list(SYMBOLS), _bound(lower), _bound(upper, exclusive=True))
+        return [aggregate for aggregate in found if aggregate.count]
+
+    def _aggregates(self, symbols: list[str], lower: str, upper: str) -> list[SymbolAggregate]:
+        # One transaction, so a count and its edges come from the same moment.
+        pipe = self.client.pipeline(transaction=True)
+        for symbol in symbols:
+            initials, followups = f"{self.prefix}i:{symbol}", f"{self.prefix}f:{symbol}"
+            pipe.zcount(initials, lower, upper)
+            pipe.zrangebyscore(initials, lower, upper, start=0, num=1, withscores=True)
+            pipe.zrevrangebyscore(initials, upper, lower, start=0, num=1, withscores=True)
+            pipe.zcount(followups, lower, upper)
+        with self._reachable():
+            replies = pipe.execute()
+        found = []
+        for n, symbol in enumerate(symbols):
+            count, first, last, followups = replies[4 * n:4 * n + 4]
+            found.append(SymbolAggregate(
+                symbol, int(count), time_text(int(first[0][1])) if first else None,
+                time_text(int(last[0][1])) if last else None, int(followups)))
+        return found
 
     def clear(self) -> None:
-        for key in self.client.scan_iter(match=f"{self.prefix}*", count=10_000):
-            self.client.unlink(key)
+        with self._reachable():
+            for key in self.client.scan_iter(match=f"{self.prefix}*", count=10_000):
+                self.client.unlink(key)
 
     def close(self) -> None:
         self.client.close()
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        try:
+            yield
+        except self._errors as error:
+            raise StoreUnavailable("the dashboard store (Redis) cannot be reached") from error
+
+
+def catch_up(aggregates: Aggregates, folder: Path, batch: int = 5_000) -> int:
+    """Apply what the log holds beyond each segment's mark (every whole line, in any
+    segment, open or closed); returns how many events were applied. Safe beside a
+    server applying its own batches: a batch applies only right after the mark, and a
+    segment someone else is applying is left to them."""
+    marks = aggregates.marks()
+    applied = 0
+    for path in segments(folder):
+        name = segment_name(path)
+        mark = marks.get(name, Mark())
+        try:
+            if path.stat().st_size > mark.offset:
+                applied += _catch_up_segment(aggregates, name, path, mark, batch)
+        except FileNotFoundError:
+            continue  # an open segment closed meanwhile: the next catch-up finds it closed
+    return applied
+
+
+def _catch_up_segment(aggregates: Aggregates, name: str, path: Path, mark: Mark,
+                      batch: int) -> int:
+    applied = 0
+    events: list[dict[str, Any]] = []
+    offset = mark.offset
+    for event, offset in read_from(path, mark.offset):
+        events.append(event)
+        if len(events) == batch:
+            if not _apply_next(aggregates, name, mark, offset, events):
+                return applied
+            mark, applied, events = Mark(mark.event + len(events), offset), applied + batch, []
+    if events and _apply_next(aggregates, name, mark, offset, events):
+        applied += len(events)
+    return applied
+
+
+def _apply_next(aggregates: Aggregates, name: str, mark: Mark, offset: int,
+                events: list[dict[str, Any]]) -> bool:
+    """Apply events right after `mark`; False if the segment had moved on meanwhile."""
+    expected = Mark(mark.event + len(events), offset)
+    return aggregates.apply(name, mark.event + 1, offset, events) == expected
+
+
+def rebuild(aggregates: Aggregates, folder: Path) -> int:
+    """Recompute the aggregates from the log alone; returns how many events it holds."""
+    aggregates.clear()
+    return catch_up(aggregates, folder)

@@ -18,10 +18,18 @@ PIPELINE = "events"
 SPEC = KeyedLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET, verb="load")
 
 
-def load_segments(warehouse: Warehouse, folder: Path, progress: Progress = no_progress
-                  ) -> RunSummary | None:
-    """Load every closed segment of the log in `folder`; None when there is none."""
-    closed = [str(path) for path in segments(folder, include_open=False)]
+def load_segments(warehouse: Warehouse, folder: Path, progress: Progress = no_progress,
+                  loaded: set[str] | None = None) -> RunSummary | None:
+    """Load every closed segment of the log in `folder`; None when there is none.
+
+    `loaded` (kept by a caller that loads again and again) holds the segments this
+    caller has already loaded: they are not offered again, so an idle service records no
+    empty runs. It is added to once the run has committed."""
+    known = loaded if loaded is not None else set()
+    closed = [str(path) for path in segments(folder, include_open=False)
+              if str(path) not in known]
     if not closed:
         return None
-    return ingest.ingest(warehouse, SPEC, closed, progress)
+    run = ingest.ingest(warehouse, SPEC, closed, progress)
+    known.update(closed)
+    return run

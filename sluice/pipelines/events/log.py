@@ -11,16 +11,21 @@ A segment is JSON Lines, one event a line, each with an `id` (`<segment>:<n>`) t
 unique across segments and the key the warehouse loads events by. A process killed
 while writing can leave a last line cut short: that event was never acknowledged (its
 fsync had not returned), and the reader reports the line as torn instead of failing.
-A segment grows to `segment_bytes` and is then closed; closed segments are what the
-warehouse loads.
+A segment is closed when it reaches `segment_bytes` or has been open for
+`seal_after` seconds, whichever comes first; closed segments are what the warehouse
+loads. After each group commit the writer hands the batch to `on_commit` (the
+aggregates), before the waiters are released: an answered event is on disk and, unless
+the aggregates' store is down, already counted.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +35,13 @@ from typing import Any
 SEGMENT_PREFIX, SEGMENT_SUFFIX = "segment-", ".jsonl"
 OPEN_SUFFIX = ".open"  # a segment still being written: `<name>.jsonl.open`
 DEFAULT_SEGMENT_BYTES = 64 << 20
+DEFAULT_SEAL_AFTER = 60.0
+HOOK_RETRY = 5.0
+LOGGER = logging.getLogger("sluice.events")
+
+# Told of each group commit: the segment's name, the number of its first event in the
+# batch, the byte offset after the batch, and the batch's events.
+OnCommit = Callable[[str, int, int, Sequence[dict[str, Any]]], object]
 
 
 class LogClosed(Exception):
@@ -45,9 +57,15 @@ class _Pending:
 class EventLog:
     """An append-only, group-committed log of events in `folder`."""
 
-    def __init__(self, folder: Path, segment_bytes: int = DEFAULT_SEGMENT_BYTES) -> None:
+    def __init__(self, folder: Path, segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+                 seal_after: float = DEFAULT_SEAL_AFTER, on_commit: OnCommit | None = None
+                 ) -> None:
         self.folder = folder
         self.segment_bytes = segment_bytes
+        self.seal_after = seal_after
+        self.on_commit = on_commit
+        self._opened_at = 0.0
+        self._hook_retry_at: float | None = None  # while on_commit fails: when to try again
         self.fsyncs = 0  # how many group commits were made (for tests and benchmarks)
         self._pending: list[_Pending] = []
         self._wake = threading.Condition()
@@ -86,23 +104,36 @@ class EventLog:
     def _write_loop(self) -> None:
         while True:
             with self._wake:
-                while not self._pending and not self._closed:
-                    self._wake.wait()
+                while not self._pending and not self._closed and not self._due():
+                    self._wake.wait(self._until_due())
                 batch, self._pending = self._pending, []
                 closing = self._closed
             if batch:
                 self._commit(batch)
-            if closing and not batch:
+            elif closing:
                 self._finish_segment()
                 return
+            elif self._due():
+                self._finish_segment()
+
+    def _due(self) -> bool:
+        """Whether the open segment has been open for `seal_after` seconds."""
+        return self._stream is not None and time.monotonic() - self._opened_at >= self.seal_after
+
+    def _until_due(self) -> float | None:
+        if self._stream is None:
+            return None
+        return max(0.0, self._opened_at + self.seal_after - time.monotonic())
 
     def _commit(self, batch: list[_Pending]) -> None:
+        first = 0
         try:
-            if self._stream is None or self._written >= self.segment_bytes:
+            if self._stream is None or self._written >= self.segment_bytes or self._due():
                 self._finish_segment()
                 self._start_segment()
             assert self._segment is not None
-            name = self._segment.name.removesuffix(SEGMENT_SUFFIX + OPEN_SUFFIX)
+            name = segment_name(self._segment)
+            first = self._sequence + 1
             ids, lines = [], []
             for pending in batch:
                 self._sequence += 1
@@ -110,25 +141,58 @@ class EventLog:
                 ids.append(event_id)
                 lines.append(json.dumps({"id": event_id, **pending.record},
                                         separators=(",", ":")))
-            data = ("\n".join(lines) + "\n").encode()
-            self._stream.write(data)
-            self._stream.flush()
+            data = memoryview(("\n".join(lines) + "\n").encode())
+            while data:  # an unbuffered write may take part of it
+                data = data[self._stream.write(data):]
             os.fsync(self._stream.fileno())
             self.fsyncs += 1
-            self._written += len(data)
+            self._written = self._stream.tell()
         except BaseException as error:
+            if first:
+                self._undo(first - 1)
             for pending in batch:
                 pending.done.set_exception(error)
             return
+        self._tell(name, first, [pending.record for pending in batch])
         for pending, event_id in zip(batch, ids, strict=True):
             pending.done.set_result(event_id)
+
+    def _undo(self, sequence: int) -> None:
+        """After a failed commit: its numbers are free again and whatever part of it
+        reached the file is cut off, so the segment stays whole lines numbered 1, 2, ..."""
+        self._sequence = sequence
+        if self._stream is None:
+            return
+        try:
+            os.ftruncate(self._stream.fileno(), self._written)
+        except OSError as error:
+            LOGGER.error("the log could not cut off a failed write: %s", error)
+
+    def _tell(self, name: str, first: int, records: list[dict[str, Any]]) -> None:
+        """Hand the batch to `on_commit`. The events are on disk whatever happens here:
+        what `on_commit` misses is caught up later from the log. After a failure it is
+        not called for `HOOK_RETRY` seconds, so a store that hangs cannot slow every
+        answer down; a failure is logged once."""
+        if self.on_commit is None:
+            return
+        if self._hook_retry_at is not None and time.monotonic() < self._hook_retry_at:
+            return
+        try:
+            self.on_commit(name, first, self._written, records)
+        except Exception as error:
+            if self._hook_retry_at is None:
+                LOGGER.warning("events are logged but not yet counted: %s", error)
+            self._hook_retry_at = time.monotonic() + HOOK_RETRY
+        else:
+            self._hook_retry_at = None
 
     def _start_segment(self) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         self._segment = self.folder / f"{SEGMENT_PREFIX}{stamp}-{os.getpid()}{SEGMENT_SUFFIX}{OPEN_SUFFIX}"
-        self._stream = self._segment.open("ab")
+        self._stream = self._segment.open("ab", buffering=0)
         self._written = 0
         self._sequence = 0
+        self._opened_at = time.monotonic()
         _sync_folder(self.folder)
 
     def _finish_segment(self) -> None:
@@ -177,6 +241,22 @@ def read_segment(path: Path) -> SegmentRead:
     return SegmentRead(events, torn)
 
 
+def segment_name(path: Path) -> str:
+    """A segment's name as its events' ids carry it: the file name without suffixes."""
+    return path.name.removesuffix(OPEN_SUFFIX).removesuffix(SEGMENT_SUFFIX)
+
+
+def read_from(path: Path, offset: int) -> Iterator[tuple[dict[str, Any], int]]:
+    """A segment's whole lines from byte `offset` on: each event with the offset after it."""
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        for line in stream:
+            if not line.endswith(b"\n"):
+                return
+            offset += len(line)
+            yield json.loads(line), offset
+
+
 def read_all(folder: Path) -> Iterator[dict[str, Any]]:
     """Every whole event in every segment, oldest segment first."""
     for path in segments(folder):
@@ -206,13 +286,23 @@ def recover(folder: Path) -> list[Path]:
     return closed
 
 
+def live_writers(folder: Path) -> list[int]:
+    """The live processes writing to the log: the pids of its open segments' writers."""
+    return sorted({_writer_pid(path) for path in segments(folder)
+                   if path.name.endswith(OPEN_SUFFIX) and _writer_alive(path)})
+
+
+def _writer_pid(path: Path) -> int:
+    text = path.name.removesuffix(SEGMENT_SUFFIX + OPEN_SUFFIX).rsplit("-", 1)[-1]
+    return int(text) if text.isdigit() else -1
+
+
 def _writer_alive(path: Path) -> bool:
     """Whether the process that writes this open segment (by the pid in its name) is
     alive; this process's own segments are alive by definition."""
-    pid_text = path.name.removesuffix(SEGMENT_SUFFIX + OPEN_SUFFIX).rsplit("-", 1)[-1]
-    if not pid_text.isdigit():
+    pid = _writer_pid(path)
+    if pid < 0:
         return False
-    pid = int(pid_text)
     if pid == os.getpid():
         return True
     try:
@@ -221,4 +311,14 @@ def _writer_alive(path: Path) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has ended but not been reaped (its parent died first, say, where
+    nothing reaps orphans): it writes nothing, though a signal still finds it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2:].startswith(("Z", "X"))

@@ -7,34 +7,45 @@
 - `GET /dashboard/range/LOWER/UPPER` -> a list of those, one per symbol with requests in
   [LOWER, UPPER), on the initial request's time.
 
-Every event is in the log (on disk) before its answer is sent; the per-symbol
-aggregates are updated after that. Bad input is a 400 with a short message. Endpoints
-are plain functions: the server runs them in its thread pool, where a request waits for
-its group commit without holding up the others.
+Every event is in the log (on disk) before its answer is sent, and counted in the
+aggregates by then unless their store is down (it catches up from the log). Bad input is
+a 400 with a short message; a disk or dashboard store that fails is a 503, never a 500.
+Endpoints are plain functions: the server runs them in its thread pool, where a request
+waits for its group commit without holding up the others.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from sluice.pipelines.events.aggregates import SYMBOLS, Aggregates
-from sluice.pipelines.events.log import EventLog, segments
+from sluice.pipelines.events.aggregates import (
+    EPOCH,
+    MICROSECOND,
+    SYMBOLS,
+    TIME_FORMAT,
+    Aggregates,
+    StoreUnavailable,
+    SymbolAggregate,
+)
+from sluice.pipelines.events.log import EventLog, LogClosed
 
 VOWELS = frozenset("aeiou")
 FLIP = 0.1
 MAX_UUID = 128
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+LOGGER = logging.getLogger("sluice.events")
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?")
 
@@ -53,9 +64,8 @@ def now() -> str:
     return datetime.now(UTC).strftime(TIME_FORMAT)
 
 
-def parse_bound(text: str, name: str) -> str:
-    """A range bound as the log writes times (`YYYY-MM-DD HH:MM:SS.ffffff`, which
-    sort as text): a date means its midnight."""
+def parse_bound(text: str, name: str) -> int:
+    """A range bound in microseconds since the epoch: a date means its midnight (UTC)."""
     if _DATE.fullmatch(text):
         value = f"{text} 00:00:00"
     elif _TIMESTAMP.fullmatch(text):
@@ -67,61 +77,54 @@ def parse_bound(text: str, name: str) -> str:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name} {text!r} is not a real date") from None
-    return parsed.strftime(TIME_FORMAT)
+    return (parsed - EPOCH) // MICROSECOND
 
 
-# How the range dashboard is answered; given the log's folder and the two bounds.
-RangeQuery = Callable[[Path, str, str], list[dict[str, Any]]]
+class EventStore(Protocol):
+    """Where the service keeps events and reads its dashboards from. The service's own
+    is `LoggedStore`; benchmarks put others behind the same server."""
+
+    def record(self, event: dict[str, Any]) -> None:
+        """Keep an event; once this returns, the event must survive a crash."""
+        ...
+
+    def symbol(self, symbol: str) -> SymbolAggregate: ...
+
+    def range(self, lower: int, upper: int) -> list[SymbolAggregate]: ...
+
+    def close(self) -> None: ...
 
 
-def range_from_log(folder: Path, lower: str, upper: str) -> list[dict[str, Any]]:
-    """The range dashboard computed from the log itself, exactly (the engine reads the
-    segments; a torn last line is ignored)."""
-    import duckdb
+@dataclass
+class LoggedStore:
+    """Events into the group-committed log; the dashboards from the aggregates the
+    log's writer updates after each commit."""
 
-    paths = [str(p) for p in segments(folder)]
-    if not paths:
-        return []
-    con = duckdb.connect()
-    try:
-        rows = con.execute("""
-            WITH events AS (
-                SELECT * FROM read_json(?, format = 'newline_delimited', ignore_errors = true,
-                                        columns = {id: 'VARCHAR', kind: 'VARCHAR',
-                                                   uuid: 'VARCHAR', symbol: 'VARCHAR',
-                                                   "at": 'VARCHAR'})
-                WHERE id IS NOT NULL
-            ),
-            initials AS (
-                SELECT uuid, symbol, "at" FROM events
-                WHERE kind = 'initial' AND "at" >= ? AND "at" < ?
-            ),
-            followups AS (
-                SELECT uuid, count(*) AS n FROM events WHERE kind = 'followup' GROUP BY uuid
-            ),
-            opened AS (SELECT DISTINCT uuid, symbol FROM initials)
-            SELECT i.symbol, i.count, i.earliest, i.latest, coalesce(f.followups, 0)
-            FROM (SELECT symbol, count(*) AS count, min("at") AS earliest, max("at") AS latest
-                  FROM initials GROUP BY symbol) i
-            LEFT JOIN (SELECT o.symbol, sum(f.n) AS followups
-                       FROM opened o JOIN followups f USING (uuid) GROUP BY o.symbol) f
-                   USING (symbol)
-            ORDER BY i.symbol
-        """, [paths, lower, upper]).fetchall()
-    finally:
-        con.close()
-    return [{"symbol": s, "count": int(c), "earliest": e, "latest": la, "followups": int(f)}
-            for s, c, e, la, f in rows]
+    log: EventLog
+    aggregates: Aggregates
+
+    def record(self, event: dict[str, Any]) -> None:
+        self.log.write(event)
+
+    def symbol(self, symbol: str) -> SymbolAggregate:
+        return self.aggregates.symbol(symbol)
+
+    def range(self, lower: int, upper: int) -> list[SymbolAggregate]:
+        return self.aggregates.range(lower, upper)
+
+    def close(self) -> None:
+        self.log.close()
+
+
+class Unavailable(Exception):
+    """The service cannot do this now (the disk or the dashboard store): answered 503."""
 
 
 @dataclass
 class EventService:
-    """The service's state: the log (durability), the aggregates (the per-symbol
-    dashboard), and how the range dashboard is answered."""
+    """The HTTP contract over a store."""
 
-    log: EventLog
-    aggregates: Aggregates
-    range_query: RangeQuery = range_from_log
+    store: EventStore
     rng: random.Random | None = None
 
     def __post_init__(self) -> None:
@@ -129,24 +132,29 @@ class EventService:
 
     def initial(self, uuid: str, symbol: str) -> bool:
         answer = guess(symbol, self._rng)
-        at = now()
-        self.log.write({"kind": "initial", "uuid": uuid, "symbol": symbol, "guess": answer,
-                        "at": at})
-        self.aggregates.initial(uuid, symbol, at)
+        self._record({"kind": "initial", "uuid": uuid, "symbol": symbol, "guess": answer,
+                      "at": now()})
         return answer
 
     def followup(self, uuid: str) -> None:
-        self.log.write({"kind": "followup", "uuid": uuid, "symbol": None, "guess": None,
-                        "at": now()})
-        self.aggregates.followup(uuid)
+        self._record({"kind": "followup", "uuid": uuid, "symbol": None, "guess": None,
+                      "at": now()})
 
-    def app(self) -> Starlette:
+    def _record(self, event: dict[str, Any]) -> None:
+        try:
+            self.store.record(event)
+        except (OSError, LogClosed) as error:
+            LOGGER.error("an event could not be stored: %s", error)
+            raise Unavailable("the event could not be stored; try again") from None
+
+    def app(self, lifespan: Lifespan | None = None) -> Starlette:
         return Starlette(routes=[
             Route("/initial", self._initial, methods=["POST"]),
             Route("/followup", self._followup, methods=["POST"]),
             Route("/dashboard/symbol/{symbol}", self._symbol, methods=["GET"]),
             Route("/dashboard/range/{lower}/{upper}", self._range, methods=["GET"]),
-        ], exception_handlers={BadRequest: _bad_request})
+        ], exception_handlers={BadRequest: _bad_request, Unavailable: _unavailable,
+                               StoreUnavailable: _unavailable}, lifespan=lifespan)
 
     def _initial(self, request: Request) -> Response:
         uuid = _uuid(request)
@@ -159,14 +167,14 @@ class EventService:
 
     def _symbol(self, request: Request) -> Response:
         symbol = _symbol(request.path_params["symbol"])
-        return JSONResponse(self.aggregates.symbol(symbol).as_dict())
+        return JSONResponse(self.store.symbol(symbol).as_dict())
 
     def _range(self, request: Request) -> Response:
         lower = parse_bound(request.path_params["lower"], "LOWER")
         upper = parse_bound(request.path_params["upper"], "UPPER")
         if lower > upper:
             raise BadRequest("LOWER is after UPPER")
-        return JSONResponse(self.range_query(self.log.folder, lower, upper))
+        return JSONResponse([found.as_dict() for found in self.store.range(lower, upper)])
 
 
 def _uuid(request: Request) -> str:
@@ -190,32 +198,7 @@ def _bad_request(request: Request, error: Exception) -> Response:
     return PlainTextResponse(str(error), status_code=400)
 
 
-def serve(log_folder: Path, redis_url: str | None, host: str = "127.0.0.1", port: int = 8000,
-          redis_prefix: str | None = None) -> None:
-    """Run the service until stopped. The log's segments a dead process left are closed
-    first. Without Redis the aggregates live in memory and are rebuilt from the log at
-    start, so a restart loses nothing."""
-    import uvicorn
+def _unavailable(request: Request, error: Exception) -> Response:
+    return PlainTextResponse(str(error), status_code=503, headers={"Retry-After": "1"})
 
-    from sluice.pipelines.events.aggregates import (
-        DEFAULT_PREFIX,
-        MemoryAggregates,
-        RedisAggregates,
-        rebuild,
-    )
-    from sluice.pipelines.events.log import read_all, recover
 
-    log_folder.mkdir(parents=True, exist_ok=True)
-    recover(log_folder)
-    aggregates: Aggregates
-    if redis_url:
-        aggregates = RedisAggregates(redis_url, redis_prefix or DEFAULT_PREFIX)
-    else:
-        aggregates = MemoryAggregates()
-        rebuild(aggregates, read_all(log_folder))
-    log = EventLog(log_folder)
-    try:
-        uvicorn.run(EventService(log, aggregates).app(), host=host, port=port,
-                    log_level="warning", access_log=False)
-    finally:
-        log.close()
