@@ -26,7 +26,6 @@ of events, so catching up later gives exactly what applying at once would have.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
@@ -88,7 +87,9 @@ class Aggregates(Protocol):
         `offset`, unless the segment's mark is not `first - 1`; returns the mark."""
         ...
 
-    def marks(self) -> dict[str, Mark]: ...
+    def marks(self, segments: Sequence[str] | None = None) -> dict[str, Mark]:
+        """The marks of these segments (those with none are left out), or of all."""
+        ...
 
     def symbol(self, symbol: str) -> SymbolAggregate: ...
 
@@ -147,9 +148,11 @@ class MemoryAggregates:
         for symbol, at in self._opened.get(uuid, {}).items():
             insort(self._followups[symbol], at)
 
-    def marks(self) -> dict[str, Mark]:
+    def marks(self, segments: Sequence[str] | None = None) -> dict[str, Mark]:
         with self._lock:
-            return dict(self._marks)
+            if segments is None:
+                return dict(self._marks)
+            return {name: self._marks[name] for name in segments if name in self._marks}
 
     def symbol(self, symbol: str) -> SymbolAggregate:
         with self._lock:
@@ -173,58 +176,66 @@ class MemoryAggregates:
         return found
 
 
-# ARGV: prefix, segment, first, offset, then 5 per event: kind (i or f), uuid, the
-# uuid's bucket, symbol, time in microseconds (the last two empty for a followup).
+# ARGV: prefix, segment, first, offset, and the batch: one line per event,
+# `kind TAB symbol TAB microseconds TAB uuid` (kind i or f; a followup's symbol and time
+# empty). The uuid comes last, so a tab in it cannot shift the fields; it holds no line
+# break (the service takes printable uuids only, and `apply` refuses others).
+# Per uuid, in bucket `u:<4 hex digits of its SHA-1>`: `<followups sent>` then
+# `;<symbol><first initial's microseconds>` for each symbol it opened with.
 # Times stay strings from ARGV to ZADD: Lua formats numbers with 14 digits only.
-_APPLY = """
-local prefix, segment, first, offset = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+_APPLY = r"""
+local prefix, segment, first, offset, batch = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local marks = prefix .. 'marks'
 local mark = redis.call('HGET', marks, segment)
 local done = 0
 if mark then done = tonumber(string.match(mark, '^(%d+)')) end
 if done ~= first - 1 then return mark end
-local count = (#ARGV - 4) / 5
-for e = 0, count - 1 do
-  local at = 5 + e * 5
-  local kind, uuid, bucket = ARGV[at], ARGV[at + 1], prefix .. 'u:' .. ARGV[at + 2]
+local e = 0
+for kind, symbol, score, uuid in string.gmatch(batch, '(%a)\t(%a?)\t(%-?%d*)\t([^\n]*)\n') do
+  local bucket = prefix .. 'u:' .. string.sub(redis.sha1hex(uuid), 1, 4)
+  local state = redis.call('HGET', bucket, uuid) or '0'
   if kind == 'i' then
-    local symbol, score = ARGV[at + 3], ARGV[at + 4]
     redis.call('ZADD', prefix .. 'i:' .. symbol, score, segment .. ':' .. (first + e))
-    local opened = redis.call('HGET', bucket, 's:' .. uuid) or ''
-    local before = string.match(opened, symbol .. '(%-?%d+)')
+    local before = string.match(state, ';' .. symbol .. '(%-?%d+)')
     if not before or tonumber(score) < tonumber(before) then
       if before then
-        opened = string.gsub(opened, symbol .. '%-?%d+', symbol .. score)
-      elseif opened == '' then
-        opened = symbol .. score
+        state = string.gsub(state, ';' .. symbol .. '%-?%d+', ';' .. symbol .. score)
       else
-        opened = opened .. ';' .. symbol .. score
+        state = state .. ';' .. symbol .. score
       end
-      redis.call('HSET', bucket, 's:' .. uuid, opened)
-      local sent = tonumber(redis.call('HGET', bucket, 'f:' .. uuid) or '0')
-      for k = 1, sent do
-        redis.call('ZADD', prefix .. 'f:' .. symbol, score, uuid .. '#' .. k)
+      redis.call('HSET', bucket, uuid, state)
+      local followups = prefix .. 'f:' .. symbol
+      for k = 1, tonumber(string.match(state, '^(%d+)')) do
+        redis.call('ZADD', followups, score, uuid .. '#' .. k)
       end
     end
   else
-    local sent = redis.call('HINCRBY', bucket, 'f:' .. uuid, 1)
-    local opened = redis.call('HGET', bucket, 's:' .. uuid)
-    if opened then
-      for symbol, score in string.gmatch(opened, '(%a)(%-?%d+)') do
-        redis.call('ZADD', prefix .. 'f:' .. symbol, score, uuid .. '#' .. sent)
-      end
+    local sent = tonumber(string.match(state, '^(%d+)')) + 1
+    state = sent .. string.match(state, '^%d+(.*)$')
+    redis.call('HSET', bucket, uuid, state)
+    for symbol, score in string.gmatch(state, ';(%a)(%-?%d+)') do
+      redis.call('ZADD', prefix .. 'f:' .. symbol, score, uuid .. '#' .. sent)
     end
   end
+  e = e + 1
 end
-mark = (first + count - 1) .. ' ' .. offset
+mark = (first + e - 1) .. ' ' .. offset
 redis.call('HSET', marks, segment, mark)
 return mark
 """
 
 
-def bucket(uuid: str) -> str:
-    """The uuid's hash bucket: 4 hex digits of its md5, 65,536 buckets."""
-    return hashlib.md5(uuid.encode(), usedforsecurity=False).hexdigest()[:4]
+def _batch_lines(events: Sequence[dict[str, Any]]) -> str:
+    lines = []
+    for event in events:
+        uuid = event["uuid"]
+        if "\n" in uuid or "\r" in uuid:
+            raise ValueError(f"a uuid holds a line break: {uuid!r}")
+        if event["kind"] == "initial":
+            lines.append(f"i\t{event['symbol']}\t{micros(event['at'])}\t{uuid}\n")
+        else:
+            lines.append(f"f\t\t\t{uuid}\n")
+    return "".join(lines)
 
 
 def _mark(text: str | None) -> Mark:
@@ -258,19 +269,18 @@ class RedisAggregates:
 
     def apply(self, segment: str, first: int, offset: int,
               events: Sequence[dict[str, Any]]) -> Mark:
-        args: list[Any] = [self.prefix, segment, first, offset]
-        for event in events:
-            if event["kind"] == "initial":
-                args += ("i", event["uuid"], bucket(event["uuid"]), event["symbol"],
-                         micros(event["at"]))
-            else:
-                args += ("f", event["uuid"], bucket(event["uuid"]), "", "")
+        args: list[str | int] = [self.prefix, segment, first, offset, _batch_lines(events)]
         with self._reachable():
             return _mark(self._apply(args=args))
 
-    def marks(self) -> dict[str, Mark]:
+    def marks(self, segments: Sequence[str] | None = None) -> dict[str, Mark]:
+        key = f"{self.prefix}marks"
         with self._reachable():
-            found = self.client.hgetall(f"{self.prefix}marks")
+            if segments is None:
+                found = self.client.hgetall(key)
+            else:
+                texts = self.client.hmget(key, list(segments)) if segments else []
+                found = {name: text for name, text in zip(segments, texts, strict=True) if text}
         return {str(segment): _mark(str(text)) for segment, text in found.items()}
 
     def symbol(self, symbol: str) -> SymbolAggregate:

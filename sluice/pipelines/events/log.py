@@ -20,6 +20,7 @@ the aggregates' store is down, already counted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ class LogClosed(Exception):
 @dataclass
 class _Pending:
     record: dict[str, Any]
-    done: Future[str] = field(default_factory=Future)
+    done: Future[str] | asyncio.Future[str]
 
 
 class EventLog:
@@ -68,7 +69,9 @@ class EventLog:
         self._hook_retry_at: float | None = None  # while on_commit fails: when to try again
         self.fsyncs = 0  # how many group commits were made (for tests and benchmarks)
         self._pending: list[_Pending] = []
+        self._turn: list[_Pending] = []  # events from the event loop, this turn of it
         self._wake = threading.Condition()
+        self._io = threading.Lock()  # the open segment: the writer thread or the loop
         self._closed = False
         self._segment: Path | None = None
         self._stream: Any = None
@@ -81,17 +84,35 @@ class EventLog:
 
     def append(self, record: dict[str, Any]) -> Future[str]:
         """Queue an event; the future's result is its id, once the event is on disk."""
-        pending = _Pending(record)
+        done: Future[str] = Future()
         with self._wake:
             if self._closed:
                 raise LogClosed("the event log is closed")
-            self._pending.append(pending)
+            self._pending.append(_Pending(record, done))
             self._wake.notify()
-        return pending.done
+        return done
 
     def write(self, record: dict[str, Any]) -> str:
         """Append an event and wait until it is on disk; returns its id."""
         return self.append(record).result()
+
+    async def write_async(self, record: dict[str, Any]) -> str:
+        """Append an event from the event loop and wait until it is on disk; returns
+        its id. The events of one turn of the loop are committed together, on the loop
+        itself (one write, one fsync, as Redis's own append-only file does), so waiting
+        takes no thread and no hand-over between threads."""
+        if self._closed:
+            raise LogClosed("the event log is closed")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[str] = loop.create_future()
+        self._turn.append(_Pending(record, done))
+        if len(self._turn) == 1:
+            loop.call_soon(self._commit_turn)
+        return await done
+
+    def _commit_turn(self) -> None:
+        batch, self._turn = self._turn, []
+        self._commit(batch)
 
     def close(self) -> None:
         """Write what is waiting, then close the open segment (it becomes a closed
@@ -105,27 +126,35 @@ class EventLog:
         while True:
             with self._wake:
                 while not self._pending and not self._closed and not self._due():
-                    self._wake.wait(self._until_due())
+                    # At least once a second: the loop may have opened a segment.
+                    self._wake.wait(min(self._until_due(), 1.0))
                 batch, self._pending = self._pending, []
                 closing = self._closed
             if batch:
                 self._commit(batch)
             elif closing:
-                self._finish_segment()
+                with self._io:
+                    self._finish_segment()
                 return
             elif self._due():
-                self._finish_segment()
+                with self._io:
+                    if self._due():
+                        self._finish_segment()
 
     def _due(self) -> bool:
         """Whether the open segment has been open for `seal_after` seconds."""
         return self._stream is not None and time.monotonic() - self._opened_at >= self.seal_after
 
-    def _until_due(self) -> float | None:
+    def _until_due(self) -> float:
         if self._stream is None:
-            return None
+            return self.seal_after
         return max(0.0, self._opened_at + self.seal_after - time.monotonic())
 
     def _commit(self, batch: list[_Pending]) -> None:
+        with self._io:
+            self._commit_batch(batch)
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
         first = 0
         try:
             if self._stream is None or self._written >= self.segment_bytes or self._due():
@@ -151,11 +180,13 @@ class EventLog:
             if first:
                 self._undo(first - 1)
             for pending in batch:
-                pending.done.set_exception(error)
+                if not pending.done.done():  # a request given up on is cancelled
+                    pending.done.set_exception(error)
             return
         self._tell(name, first, [pending.record for pending in batch])
         for pending, event_id in zip(batch, ids, strict=True):
-            pending.done.set_result(event_id)
+            if not pending.done.done():
+                pending.done.set_result(event_id)
 
     def _undo(self, sequence: int) -> None:
         """After a failed commit: its numbers are free again and whatever part of it

@@ -36,6 +36,7 @@ from sluice.pipelines.events.aggregates import (
     StoreUnavailable,
     catch_up,
 )
+from sluice.pipelines.events.applier import BackgroundApplier
 from sluice.pipelines.events.log import DEFAULT_SEAL_AFTER, EventLog, recover
 from sluice.pipelines.events.service import EventService, LoggedStore
 
@@ -60,13 +61,14 @@ class Settings:
 def build_app(settings: Settings, aggregates: Aggregates, rng: random.Random | None = None
               ) -> Starlette:
     """The service over a log of this process's own, which is closed when it stops."""
-    log = EventLog(Path(settings.log), seal_after=settings.seal_after,
-                   on_commit=aggregates.apply)
+    applier = BackgroundApplier(aggregates)
+    log = EventLog(Path(settings.log), seal_after=settings.seal_after, on_commit=applier)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         log.close()
+        applier.close()
 
     return EventService(LoggedStore(log, aggregates), rng).app(lifespan)
 

@@ -10,8 +10,9 @@
 Every event is in the log (on disk) before its answer is sent, and counted in the
 aggregates by then unless their store is down (it catches up from the log). Bad input is
 a 400 with a short message; a disk or dashboard store that fails is a 503, never a 500.
-Endpoints are plain functions: the server runs them in its thread pool, where a request
-waits for its group commit without holding up the others.
+A request waits for its group commit on the event loop (the log's writer resolves its
+future), so thousands can wait at once without a thread each; the dashboards' reads,
+which block on their store, run in the server's thread pool.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -36,15 +39,23 @@ from sluice.pipelines.events.aggregates import (
     SYMBOLS,
     TIME_FORMAT,
     Aggregates,
+    Mark,
     StoreUnavailable,
     SymbolAggregate,
 )
-from sluice.pipelines.events.log import EventLog, LogClosed
+from sluice.pipelines.events.log import (
+    OPEN_SUFFIX,
+    SEGMENT_SUFFIX,
+    EventLog,
+    LogClosed,
+    segment_name,
+)
 
 VOWELS = frozenset("aeiou")
 FLIP = 0.1
 MAX_UUID = 128
 LOGGER = logging.getLogger("sluice.events")
+CATCH_UP_WAIT = 0.2  # how long a dashboard waits for events on disk to be counted
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?")
@@ -84,8 +95,9 @@ class EventStore(Protocol):
     """Where the service keeps events and reads its dashboards from. The service's own
     is `LoggedStore`; benchmarks put others behind the same server."""
 
-    def record(self, event: dict[str, Any]) -> None:
-        """Keep an event; once this returns, the event must survive a crash."""
+    async def record(self, event: dict[str, Any]) -> None:
+        """Keep an event; once this returns, the event must survive a crash. A store
+        that blocks runs its work in the server's thread pool."""
         ...
 
     def symbol(self, symbol: str) -> SymbolAggregate: ...
@@ -103,14 +115,34 @@ class LoggedStore:
     log: EventLog
     aggregates: Aggregates
 
-    def record(self, event: dict[str, Any]) -> None:
-        self.log.write(event)
+    async def record(self, event: dict[str, Any]) -> None:
+        await self.log.write_async(event)
 
     def symbol(self, symbol: str) -> SymbolAggregate:
+        self._wait_for_log()
         return self.aggregates.symbol(symbol)
 
     def range(self, lower: int, upper: int) -> list[SymbolAggregate]:
+        self._wait_for_log()
         return self.aggregates.range(lower, upper)
+
+    def _wait_for_log(self) -> None:
+        """Wait (briefly) until the aggregates count every event on disk now, in every
+        server process's open segment: an answered event is then on the dashboards."""
+        sizes = {}
+        for path in self.log.folder.glob(f"*{SEGMENT_SUFFIX}{OPEN_SUFFIX}"):
+            try:
+                sizes[segment_name(path)] = path.stat().st_size
+            except FileNotFoundError:
+                continue  # closed meanwhile: its writer applied it as it closed
+        deadline = time.monotonic() + CATCH_UP_WAIT
+        while sizes:
+            marks = self.aggregates.marks(list(sizes))
+            sizes = {name: size for name, size in sizes.items()
+                     if marks.get(name, Mark()).offset < size}
+            if not sizes or time.monotonic() > deadline:
+                return
+            time.sleep(0.001)
 
     def close(self) -> None:
         self.log.close()
@@ -130,19 +162,19 @@ class EventService:
     def __post_init__(self) -> None:
         self._rng = self.rng or random.Random()
 
-    def initial(self, uuid: str, symbol: str) -> bool:
+    async def initial(self, uuid: str, symbol: str) -> bool:
         answer = guess(symbol, self._rng)
-        self._record({"kind": "initial", "uuid": uuid, "symbol": symbol, "guess": answer,
+        await self._record({"kind": "initial", "uuid": uuid, "symbol": symbol, "guess": answer,
                       "at": now()})
         return answer
 
-    def followup(self, uuid: str) -> None:
-        self._record({"kind": "followup", "uuid": uuid, "symbol": None, "guess": None,
+    async def followup(self, uuid: str) -> None:
+        await self._record({"kind": "followup", "uuid": uuid, "symbol": None, "guess": None,
                       "at": now()})
 
-    def _record(self, event: dict[str, Any]) -> None:
+    async def _record(self, event: dict[str, Any]) -> None:
         try:
-            self.store.record(event)
+            await self.store.record(event)
         except (OSError, LogClosed) as error:
             LOGGER.error("an event could not be stored: %s", error)
             raise Unavailable("the event could not be stored; try again") from None
@@ -156,25 +188,27 @@ class EventService:
         ], exception_handlers={BadRequest: _bad_request, Unavailable: _unavailable,
                                StoreUnavailable: _unavailable}, lifespan=lifespan)
 
-    def _initial(self, request: Request) -> Response:
+    async def _initial(self, request: Request) -> Response:
         uuid = _uuid(request)
         symbol = _symbol(request.query_params.get("symbol"))
-        return PlainTextResponse(str(self.initial(uuid, symbol)))
+        return PlainTextResponse(str(await self.initial(uuid, symbol)))
 
-    def _followup(self, request: Request) -> Response:
-        self.followup(_uuid(request))
+    async def _followup(self, request: Request) -> Response:
+        await self.followup(_uuid(request))
         return PlainTextResponse("hooray")
 
-    def _symbol(self, request: Request) -> Response:
+    async def _symbol(self, request: Request) -> Response:
         symbol = _symbol(request.path_params["symbol"])
-        return JSONResponse(self.store.symbol(symbol).as_dict())
+        found = await run_in_threadpool(self.store.symbol, symbol)
+        return JSONResponse(found.as_dict())
 
-    def _range(self, request: Request) -> Response:
+    async def _range(self, request: Request) -> Response:
         lower = parse_bound(request.path_params["lower"], "LOWER")
         upper = parse_bound(request.path_params["upper"], "UPPER")
         if lower > upper:
             raise BadRequest("LOWER is after UPPER")
-        return JSONResponse([found.as_dict() for found in self.store.range(lower, upper)])
+        found = await run_in_threadpool(self.store.range, lower, upper)
+        return JSONResponse([aggregate.as_dict() for aggregate in found])
 
 
 def _uuid(request: Request) -> str:
