@@ -183,6 +183,8 @@ def test_a_range_takes_timestamps_lower_inclusive_upper_exclusive(service: Servi
     found = service.get(path.format(quoted(latest), "9999-12-31"))
     assert [(r["symbol"], r["count"], r["followups"]) for r in found] == [("k", 1, 1)]
     assert service.get(path.format("1900-01-01", quoted(latest))) == []  # upper excluded
+    iso = quoted(latest.replace(" ", "T"))  # a T between date and time is taken too
+    assert [r["count"] for r in service.get(path.format(iso, "9999-12-31"))] == [1]
 
 
 def load(service: Service, *options: str) -> dict[str, Any]:

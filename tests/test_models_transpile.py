@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from sluice import ledger, merge
 from sluice.destinations.postgres import replace_views
-from sluice.pipelines import applications, votes
+from sluice.pipelines import applications, events, votes
 from sluice.registry import pipelines
 
 __all__ = ["postgres_url"]  # the fixture, used by name
@@ -179,6 +179,18 @@ ROWS["applications.successful"] = [
      "k3", 2),
 ]
 
+# u1 opened with e twice and a once and followed up twice (counted for both symbols);
+# u2 followed up before its initial; u3 followed up without ever opening.
+ROWS["events.raw_events"] = [
+    ("s:1", "initial", "u1", "e", True, datetime(2017, 6, 28, 19, 34, 14, 486693), 1),
+    ("s:2", "initial", "u1", "e", False, datetime(2017, 6, 29, 13, 15, 1, 173535), 1),
+    ("s:3", "initial", "u1", "a", True, datetime(2017, 6, 29, 14, 0), 1),
+    ("s:4", "followup", "u1", None, None, datetime(2017, 6, 29, 14, 1), 1),
+    ("s:5", "followup", "u1", None, None, datetime(2017, 6, 29, 14, 2), 1),
+    ("s:6", "followup", "u2", None, None, datetime(2017, 6, 30, 9), 1),
+    ("s:7", "initial", "u2", "x", False, datetime(2017, 6, 30, 9, 0, 1), 1),
+    ("s:8", "followup", "u3", None, None, datetime(2017, 6, 30, 10), 1),
+]
 
 SHOP_SCHEMA = Path(__file__).parent.parent / "sluice" / "pipelines" / "shop" / "schema.sql"
 ROWS["shop.members"] = [("Lee_3864b", "Ann", "Lee", "ann@example.com", date(1986, 1, 10), 2),
@@ -201,7 +213,8 @@ def _ddl() -> list[str]:
     return [ledger.LEDGER_DDL, merge.target_ddl(votes.CONTRACT, votes.TARGET),
             ADVOCACY_SCHEMA.read_text(encoding="utf-8"),
             merge.target_ddl(applications.CONTRACT, applications.TARGET),
-            SHOP_SCHEMA.read_text(encoding="utf-8")]
+            SHOP_SCHEMA.read_text(encoding="utf-8"),
+            merge.target_ddl(events.CONTRACT, events.TARGET)]
 
 
 def _model_sql() -> list[str]:
