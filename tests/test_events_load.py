@@ -57,3 +57,34 @@ def test_an_open_segment_waits(tmp_path: Path) -> None:
     with Warehouse(db) as warehouse:
         run = load_segments(warehouse, folder)
     assert run is not None and run.total("loaded") == 1
+
+
+def test_a_hand_edited_segment_is_counted_where_it_can_be_and_quarantined_where_not(
+        tmp_path: Path) -> None:
+    from sluice.pipelines.events.aggregates import MemoryAggregates, SymbolAggregate, catch_up
+
+    folder, db = tmp_path / "log", tmp_path / "w.db"
+    log = EventLog(folder)
+    good = {"kind": "initial", "uuid": "u1", "symbol": "e", "guess": True,
+            "at": "2026-11-25 10:00:00.000001"}
+    log.write(good)
+    log.close()
+    segment = segments(folder)[0]
+    name = segment.name.removesuffix(".jsonl")
+    with segment.open("ab") as stream:
+        stream.write(b'{"id": "' + name.encode() + b':2", "kind": "initial", "uuid": "u2"\n')
+        stream.write(b'[1, 2]\n')
+        stream.write(b'{"id": "' + name.encode() + b':4", "kind": "initial", "uuid": "u3", '
+                     b'"symbol": "E", "guess": true, "at": "2026-11-25 10:00:00"}\n')
+        stream.write(b'{"id": "' + name.encode() + b':5", "kind": "followup", "uuid": "u1", '
+                     b'"symbol": null, "guess": null, "at": "2026-11-25 10:00:01"}\n')
+    aggregates = MemoryAggregates()
+    assert catch_up(aggregates, folder) == 5  # every line takes its number
+    assert aggregates.symbol("e") == SymbolAggregate(
+        "e", 1, "2026-11-25 10:00:00.000001", "2026-11-25 10:00:00.000001", 1)
+    assert catch_up(aggregates, folder) == 0
+    with Warehouse(db) as warehouse:
+        run = load_segments(warehouse, folder)
+    assert run is not None
+    assert (run.total("records_read"), run.total("loaded"), run.total("rejected")) == (5, 3, 2)
+    assert query(db, "SELECT count(*) FROM sluice.quarantine WHERE pipeline = 'events'") == [(2,)]

@@ -32,7 +32,7 @@ def build_models(warehouse: Warehouse) -> None:
 
 # --- the declaration the registry reads ----------------------------------------------------
 
-HELP = "The symbol event service: serve it, load it, rebuild its dashboards."
+HELP = "The symbol event service: serve, drive, rebuild, load."
 
 VIEWS = (
     View("events", "events in the warehouse by kind",

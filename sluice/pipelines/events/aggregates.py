@@ -121,9 +121,10 @@ class MemoryAggregates:
             if mark.event != first - 1:
                 return mark
             for event in events:
-                if event["kind"] == "initial":
+                line = _batch_line(event)  # the same judgement as in Redis
+                if line[0] == "i":
                     self._initial(event["uuid"], event["symbol"], micros(event["at"]))
-                else:
+                elif line[0] == "f":
                     self._followup(event["uuid"])
             mark = self._marks[segment] = Mark(first + len(events) - 1, offset)
             return mark
@@ -178,8 +179,9 @@ class MemoryAggregates:
 
 # ARGV: prefix, segment, first, offset, and the batch: one line per event,
 # `kind TAB symbol TAB microseconds TAB uuid` (kind i or f; a followup's symbol and time
-# empty). The uuid comes last, so a tab in it cannot shift the fields; it holds no line
-# break (the service takes printable uuids only, and `apply` refuses others).
+# empty; kind x: a line that cannot be counted, which only takes its number). The uuid
+# comes last, so a tab in it cannot shift the fields; it holds no line break (the
+# service takes printable uuids only; a hand-edited line with one is an x).
 # Per uuid, in bucket `u:<4 hex digits of its SHA-1>`: `<followups sent>` then
 # `;<symbol><first initial's microseconds>` for each symbol it opened with.
 # Times stay strings from ARGV to ZADD: Lua formats numbers with 14 digits only.
@@ -193,7 +195,8 @@ if done ~= first - 1 then return mark end
 local e = 0
 for kind, symbol, score, uuid in string.gmatch(batch, '(%a)\t(%a?)\t(%-?%d*)\t([^\n]*)\n') do
   local bucket = prefix .. 'u:' .. string.sub(redis.sha1hex(uuid), 1, 4)
-  local state = redis.call('HGET', bucket, uuid) or '0'
+  local state = '0'
+  if kind ~= 'x' then state = redis.call('HGET', bucket, uuid) or '0' end
   if kind == 'i' then
     redis.call('ZADD', prefix .. 'i:' .. symbol, score, segment .. ':' .. (first + e))
     local before = string.match(state, ';' .. symbol .. '(%-?%d+)')
@@ -209,7 +212,7 @@ for kind, symbol, score, uuid in string.gmatch(batch, '(%a)\t(%a?)\t(%-?%d*)\t([
         redis.call('ZADD', followups, score, uuid .. '#' .. k)
       end
     end
-  else
+  elseif kind == 'f' then
     local sent = tonumber(string.match(state, '^(%d+)')) + 1
     state = sent .. string.match(state, '^%d+(.*)$')
     redis.call('HSET', bucket, uuid, state)
@@ -226,16 +229,32 @@ return mark
 
 
 def _batch_lines(events: Sequence[dict[str, Any]]) -> str:
-    lines = []
-    for event in events:
-        uuid = event["uuid"]
-        if "\n" in uuid or "\r" in uuid:
-            raise ValueError(f"a uuid holds a line break: {uuid!r}")
-        if event["kind"] == "initial":
-            lines.append(f"i\t{event['symbol']}\t{micros(event['at'])}\t{uuid}\n")
-        else:
-            lines.append(f"f\t\t\t{uuid}\n")
-    return "".join(lines)
+    return "".join(_batch_line(event) for event in events)
+
+
+def _batch_line(event: dict[str, Any]) -> str:
+    """An event as a line of the script's batch; `x` for one that cannot be counted."""
+    kind, uuid = event.get("kind"), event.get("uuid")
+    if not isinstance(uuid, str) or not uuid or "\n" in uuid or "\r" in uuid:
+        return "x\t\t\t\n"
+    if kind == "followup":
+        return f"f\t\t\t{uuid}\n"
+    at = countable_time(event) if kind == "initial" else None
+    if at is None:
+        return "x\t\t\t\n"
+    return f"i\t{event['symbol']}\t{at}\t{uuid}\n"
+
+
+def countable_time(event: dict[str, Any]) -> int | None:
+    """An initial request's time in microseconds, or None if it cannot be counted (a
+    log line edited by hand: no symbol a-z, no real time)."""
+    symbol, at = event.get("symbol"), event.get("at")
+    if not isinstance(symbol, str) or len(symbol) != 1 or symbol not in SYMBOLS:
+        return None
+    try:
+        return micros(at) if isinstance(at, str) else None
+    except ValueError:
+        return None
 
 
 def _mark(text: str | None) -> Mark:

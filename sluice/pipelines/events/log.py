@@ -285,7 +285,17 @@ def read_from(path: Path, offset: int) -> Iterator[tuple[dict[str, Any], int]]:
             if not line.endswith(b"\n"):
                 return
             offset += len(line)
-            yield json.loads(line), offset
+            yield _event(line), offset
+
+
+def _event(line: bytes) -> dict[str, Any]:
+    """A line as an event; one that is not a JSON object (a segment edited by hand) is
+    an event of kind `unreadable`: counted nowhere, quarantined when loaded."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return {"kind": "unreadable"}
+    return event if isinstance(event, dict) else {"kind": "unreadable"}
 
 
 def read_all(folder: Path) -> Iterator[dict[str, Any]]:
