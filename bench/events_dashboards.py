@@ -9,7 +9,7 @@ The goal (issue 10): with 10 million events stored, GET /dashboard/symbol/S p99 
 200 ms for the whole history (the naive design: 0.2 s and 4.4 s at 0.5 million events).
 
 The event logs are generated with DuckDB SQL in the service's exact on-disk format
-(closed segments `segment-<UTC start>-999999.jsonl` of `--per-segment` events, lines
+(closed segments `closed/segment-<UTC start>-999999.jsonl` of `--per-segment` events, lines
 numbered 1..n as the `id`s say; pid 999999 is above the machine's pid_max, and closed
 segments are never checked for a live writer anyway): initial requests with symbols
 drawn by English letter frequency and uuid4-like uuids over `--days` days, followups
@@ -223,8 +223,9 @@ def _numbered(con: duckdb.DuckDBPyConnection, events: int, per_segment: int) -> 
 
 def write_log(log: Path, events: int, seed: int, days: int, per_segment: int
               ) -> list[dict[str, Any]]:
-    """Generate the log's closed segments into `log`; returns them (name, events, bytes)."""
-    log.mkdir(parents=True)
+    """Generate the log's closed segments into `log/closed/`, where the service keeps
+    closed segments; returns them (name, events, bytes)."""
+    (log / "closed").mkdir(parents=True)
     con = engine()
     rate = 1 + _follow_rate() * (1 + TWICE) + STRAY
     opens = math.ceil(events / rate * 1.003) + 200
@@ -236,7 +237,7 @@ def write_log(log: Path, events: int, seed: int, days: int, per_segment: int
             "SELECT seg, min(at_us), count(*) FROM events GROUP BY seg ORDER BY seg").fetchall():
         stamp = (EPOCH + int(first) * MICROSECOND).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"segment-{stamp}-{FAKE_PID}"
-        target, part = log / f"{name}.jsonl", log / f"{name}.part"
+        target, part = log / "closed" / f"{name}.jsonl", log / "closed" / f"{name}.part"
         if target.exists():
             raise SystemExit(f"two segments would be named {name}")
         con.execute(f"""
@@ -257,7 +258,7 @@ def check_log(log: Path, segments: list[dict[str, Any]]) -> None:
     keys = ["id", "kind", "uuid", "symbol", "guess", "at"]
     for segment in segments:
         name, n = segment["name"], 0
-        with (log / f"{name}.jsonl").open("rb") as stream:
+        with (log / "closed" / f"{name}.jsonl").open("rb") as stream:
             for n, line in enumerate(stream, 1):
                 if not line.startswith(f'{{"id":"{name}:{n}",'.encode()) or line[-1:] != b"\n":
                     raise SystemExit(f"{name} line {n} is not numbered {n}: {line[:80]!r}")
@@ -282,7 +283,7 @@ def derive_expected(folder: Path) -> dict[str, Any]:
     con.execute(f"""
         CREATE TEMP TABLE log AS
         SELECT kind, uuid, symbol, guess, epoch_us(CAST("at" AS TIMESTAMP)) AS at_us
-        FROM read_json({_text(folder / 'log' / 'segment-*.jsonl')},
+        FROM read_json({_text(folder / 'log' / 'closed' / 'segment-*.jsonl')},
                        format = 'newline_delimited', columns = {columns})
     """)
     con.execute(f"""
@@ -659,7 +660,7 @@ def naive_schema() -> str:
 def load_naive(database: Path, log: Path) -> int:
     """The log's events into the naive store's table, in one transaction."""
     def rows() -> Iterator[tuple[Any, ...]]:
-        for path in sorted(log.glob("segment-*.jsonl")):
+        for path in sorted((log / "closed").glob("segment-*.jsonl")):
             with path.open("rb") as stream:
                 for line in stream:
                     event = json.loads(line)

@@ -473,7 +473,7 @@ def test_catch_up_leaves_a_torn_last_line_for_later(store: Aggregates,
     write_log(tmp_path, EVENTS)
     [closed] = segments(tmp_path)
     # As a writer killed mid-line leaves it: open, its last line cut short.
-    path = closed.rename(closed.with_name(closed.name + OPEN_SUFFIX))
+    path = closed.rename(tmp_path / (closed.name + OPEN_SUFFIX))
     name = segment_name(path)
     line = json.dumps({"id": f"{name}:13", **initial("torn", "t", "2017-07-05 00:00:00.000000")},
                       separators=(",", ":")).encode() + b"\n"
@@ -539,8 +539,8 @@ class SealsWhileApplying:
         self.log.close()
         return self.inner.apply(segment, first, offset, events)
 
-    def marks(self) -> dict[str, Mark]:
-        return self.inner.marks()
+    def marks(self, segments: Sequence[str] | None = None) -> dict[str, Mark]:
+        return self.inner.marks(segments)
 
     def symbol(self, symbol: str) -> SymbolAggregate:
         return self.inner.symbol(symbol)

@@ -99,7 +99,7 @@ def test_sigkill_loses_no_acknowledged_event(tmp_path: Path) -> None:
     on_disk = {e["id"] for e in read_segment(segment).events}
     assert set(acknowledged) <= on_disk
     # The next server closes what the dead one left: whole events kept, a torn line cut.
-    assert recover(folder) == [segment.with_name(segment.name.removesuffix(OPEN_SUFFIX))]
+    assert recover(folder) == [folder / "closed" / segment.name.removesuffix(OPEN_SUFFIX)]
     after = read_segment(segments(folder)[0])
     assert after.torn is None and {e["id"] for e in after.events} == on_disk
 

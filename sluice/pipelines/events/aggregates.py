@@ -13,7 +13,9 @@ epoch: its initial requests (member: the event's id) and its followups (member:
 `<uuid>#<k>`, the uuid's k-th followup). Counting a range is then two `ZCOUNT`s and the
 edges two one-element `ZRANGE`s, logarithmic in the events stored, whatever the range's
 length. Per uuid: which symbols it opened with (and when first) and how many followups
-it sent, in 65,536 hash buckets, which Redis stores compactly, rather than a key each.
+it sent, in 1,048,576 hash buckets rather than a key each: small hashes, which Redis
+stores compactly (a listpack, up to `hash-max-listpack-entries`, 128 by default) until
+about a hundred million uuids.
 
 Updates come from the event log, a batch of a segment at a time (`apply`), with the
 segment's watermark (the last event applied and its byte offset) moved in the same
@@ -182,7 +184,7 @@ class MemoryAggregates:
 # empty; kind x: a line that cannot be counted, which only takes its number). The uuid
 # comes last, so a tab in it cannot shift the fields; it holds no line break (the
 # service takes printable uuids only; a hand-edited line with one is an x).
-# Per uuid, in bucket `u:<4 hex digits of its SHA-1>`: `<followups sent>` then
+# Per uuid, in bucket `u:<5 hex digits of its SHA-1>`: `<followups sent>` then
 # `;<symbol><first initial's microseconds>` for each symbol it opened with.
 # Times stay strings from ARGV to ZADD: Lua formats numbers with 14 digits only.
 _APPLY = r"""
@@ -194,7 +196,7 @@ if mark then done = tonumber(string.match(mark, '^(%d+)')) end
 if done ~= first - 1 then return mark end
 local e = 0
 for kind, symbol, score, uuid in string.gmatch(batch, '(%a)\t(%a?)\t(%-?%d*)\t([^\n]*)\n') do
-  local bucket = prefix .. 'u:' .. string.sub(redis.sha1hex(uuid), 1, 4)
+  local bucket = prefix .. 'u:' .. string.sub(redis.sha1hex(uuid), 1, 5)
   local state = '0'
   if kind ~= 'x' then state = redis.call('HGET', bucket, uuid) or '0' end
   if kind == 'i' then
@@ -344,15 +346,17 @@ class RedisAggregates:
             raise StoreUnavailable("the dashboard store (Redis) cannot be reached") from error
 
 
-def catch_up(aggregates: Aggregates, folder: Path, batch: int = 5_000) -> int:
+def catch_up(aggregates: Aggregates, folder: Path, batch: int = 5_000,
+             paths: Sequence[Path] | None = None) -> int:
     """Apply what the log holds beyond each segment's mark (every whole line, in any
-    segment, open or closed); returns how many events were applied. Safe beside a
-    server applying its own batches: a batch applies only right after the mark, and a
-    segment someone else is applying is left to them."""
-    marks = aggregates.marks()
+    segment, open or closed, or in `paths` only); returns how many events were applied.
+    Safe beside a server applying its own batches: a batch applies only right after the
+    mark, and a segment someone else is applying is left to them."""
+    candidates = [(segment_name(path), path) for path in
+                  (paths if paths is not None else segments(folder))]
+    marks = aggregates.marks([name for name, _ in candidates]) if candidates else {}
     applied = 0
-    for path in segments(folder):
-        name = segment_name(path)
+    for name, path in candidates:
         mark = marks.get(name, Mark())
         try:
             if path.stat().st_size > mark.offset:

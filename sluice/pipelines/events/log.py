@@ -1,7 +1,8 @@
 """The event log: every acknowledged event is on disk before its answer leaves.
 
-Each server process appends to segments of its own (`segment-<UTC start>-<pid>.jsonl`
-in the log folder), so processes never share a file or a lock. Appends are group
+Each server process appends to segments of its own (`segment-<UTC start>-<pid>.jsonl.open`
+in the log folder; `closed/segment-<UTC start>-<pid>.jsonl` once closed), so processes
+never share a file or a lock. Appends are group
 committed: a request hands its event to the writer thread and waits; the writer takes
 everything that is waiting, writes it with one `write` and one `fsync`, and then
 releases every waiter at once. Under load one fsync serves many events; an event alone
@@ -35,6 +36,7 @@ from typing import Any
 
 SEGMENT_PREFIX, SEGMENT_SUFFIX = "segment-", ".jsonl"
 OPEN_SUFFIX = ".open"  # a segment still being written: `<name>.jsonl.open`
+CLOSED = "closed"  # the subfolder closed segments move to
 DEFAULT_SEGMENT_BYTES = 64 << 20
 DEFAULT_SEAL_AFTER = 60.0
 HOOK_RETRY = 5.0
@@ -230,9 +232,7 @@ class EventLog:
         if self._stream is None or self._segment is None:
             return
         self._stream.close()
-        os.replace(self._segment, self._segment.with_name(
-            self._segment.name.removesuffix(OPEN_SUFFIX)))
-        _sync_folder(self.folder)
+        _close(self._segment)
         self._stream = self._segment = None
 
 
@@ -254,9 +254,29 @@ class SegmentRead:
 def segments(folder: Path, include_open: bool = True) -> list[Path]:
     """The log's segments, oldest first; open ones (still written, or left by a killed
     process) only if `include_open`."""
-    found = [p for p in folder.glob(f"{SEGMENT_PREFIX}*") if p.name.endswith(SEGMENT_SUFFIX)
-             or (include_open and p.name.endswith(SEGMENT_SUFFIX + OPEN_SUFFIX))]
+    found = closed_segments(folder) + (open_segments(folder) if include_open else [])
     return sorted(found, key=lambda p: p.name)
+
+
+def open_segments(folder: Path) -> list[Path]:
+    """The segments being written (or left open by a killed process): the log folder
+    holds only these, so finding them costs the same however long the log grows."""
+    return sorted(folder.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}{OPEN_SUFFIX}"))
+
+
+def closed_segments(folder: Path) -> list[Path]:
+    return sorted((folder / CLOSED).glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"))
+
+
+def _close(path: Path) -> Path:
+    """Move an open segment into the closed folder, durably."""
+    closed = path.parent / CLOSED
+    closed.mkdir(exist_ok=True)
+    final = closed / path.name.removesuffix(OPEN_SUFFIX)
+    os.replace(path, final)
+    _sync_folder(closed)
+    _sync_folder(path.parent)
+    return final
 
 
 def read_segment(path: Path) -> SegmentRead:
@@ -309,8 +329,8 @@ def recover(folder: Path) -> list[Path]:
     stopped without closing its log): a torn last line is cut off (it was never
     acknowledged) and the segment is renamed as closed. Returns the segments closed."""
     closed = []
-    for path in segments(folder):
-        if not path.name.endswith(OPEN_SUFFIX) or _writer_alive(path):
+    for path in open_segments(folder):
+        if _writer_alive(path):
             continue
         with path.open("r+b") as stream:
             data = stream.read()
@@ -319,18 +339,14 @@ def recover(folder: Path) -> list[Path]:
                 stream.truncate(whole)
                 stream.flush()
                 os.fsync(stream.fileno())
-        final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
-        os.replace(path, final)
-        closed.append(final)
-    if closed:
-        _sync_folder(folder)
+        closed.append(_close(path))
     return closed
 
 
 def live_writers(folder: Path) -> list[int]:
     """The live processes writing to the log: the pids of its open segments' writers."""
-    return sorted({_writer_pid(path) for path in segments(folder)
-                   if path.name.endswith(OPEN_SUFFIX) and _writer_alive(path)})
+    return sorted({_writer_pid(path) for path in open_segments(folder)
+                   if _writer_alive(path)})
 
 
 def _writer_pid(path: Path) -> int:

@@ -37,11 +37,12 @@ from sluice.pipelines.events.aggregates import (
     catch_up,
 )
 from sluice.pipelines.events.applier import BackgroundApplier
-from sluice.pipelines.events.log import DEFAULT_SEAL_AFTER, EventLog, recover
+from sluice.pipelines.events.log import DEFAULT_SEAL_AFTER, EventLog, open_segments, recover
 from sluice.pipelines.events.service import EventService, LoggedStore
 
 SETTINGS_VARIABLE = "SLUICE_EVENTS_SETTINGS"  # how workers get their settings
 CATCH_UP_EVERY = 2.0
+FULL_CATCH_UP_EVERY = 30.0
 LOGGER = logging.getLogger("sluice.events")
 
 
@@ -103,11 +104,16 @@ class Housekeeper:
         self._stop.set()
         self._thread.join()
 
-    def catch_up(self) -> int:
-        """Close dead processes' segments and apply what the aggregates lack."""
-        recover(self.folder)
+    def catch_up(self, full: bool = True) -> int:
+        """Close dead processes' segments and apply what the aggregates lack: in every
+        segment (`full`), or in the open ones and those just closed for a dead process.
+        The segments a live worker closes are applied by its own applier; a full pass
+        every `FULL_CATCH_UP_EVERY` seconds, and right after the store was down, finds
+        any it missed (a flushed Redis, say)."""
+        recovered = recover(self.folder)
+        paths = None if full else open_segments(self.folder) + recovered
         try:
-            applied = catch_up(self.aggregates, self.folder)
+            applied = catch_up(self.aggregates, self.folder, paths=paths)
         except StoreUnavailable as error:
             if not self._store_down:
                 self.report(f"warning: {error}; the dashboards catch up when it is back")
@@ -133,10 +139,14 @@ class Housekeeper:
         return loaded
 
     def _loop(self) -> None:
-        since_load = 0.0
+        since_load = since_full = 0.0
         while not self._stop.wait(CATCH_UP_EVERY):
+            since_full += CATCH_UP_EVERY
+            full = since_full >= FULL_CATCH_UP_EVERY or self._store_down
             try:
-                self.catch_up()
+                self.catch_up(full)
+                if full:
+                    since_full = 0.0
             except Exception as error:  # the next round tries again; the log keeps all
                 self.report(f"error: catching the dashboards up failed: {user_message(error)}")
             since_load += CATCH_UP_EVERY

@@ -42,13 +42,7 @@ from sluice.pipelines.events.aggregates import (
     StoreUnavailable,
     SymbolAggregate,
 )
-from sluice.pipelines.events.log import (
-    OPEN_SUFFIX,
-    SEGMENT_SUFFIX,
-    EventLog,
-    LogClosed,
-    segment_name,
-)
+from sluice.pipelines.events.log import EventLog, LogClosed, open_segments, segment_name
 
 VOWELS = frozenset("aeiou")
 FLIP = 0.1
@@ -138,7 +132,7 @@ class LoggedStore:
         """Wait (briefly) until the aggregates count every event on disk now, in every
         server process's open segment: an answered event is then on the dashboards."""
         sizes = {}
-        for path in self.log.folder.glob(f"*{SEGMENT_SUFFIX}{OPEN_SUFFIX}"):
+        for path in open_segments(self.log.folder):
             try:
                 sizes[segment_name(path)] = path.stat().st_size
             except FileNotFoundError:
