@@ -40,10 +40,18 @@ def test_closed_segments_land_once_and_the_ledger_balances(tmp_path: Path) -> No
     logged = {e["id"]: (e["kind"], e["uuid"], e["symbol"], e["guess"], e["at"])
               for e in read_all(folder)}
     assert by_id == logged
-    with Warehouse(db) as warehouse:  # loading again changes nothing
-        again = load_segments(warehouse, folder)
+    with Warehouse(db) as warehouse:  # loading again: nothing new, no run
+        assert load_segments(warehouse, folder) is None
+    # A copy of the log elsewhere is offered again, and skipped by its checksum.
+    copy = tmp_path / "copy"
+    (copy / "closed").mkdir(parents=True)
+    for path in segments(folder):
+        (copy / "closed" / path.name).write_bytes(path.read_bytes())
+    with Warehouse(db) as warehouse:
+        again = load_segments(warehouse, copy)
     assert again is not None and again.total("loaded") == 0 and again.skipped == again.file_count
     assert query(db, "SELECT count(*) FROM events.raw_events") == [(120,)]
+    assert query(db, "SELECT count(*) FROM sluice.runs WHERE pipeline = 'events'") == [(2,)]
 
 
 def test_an_open_segment_waits(tmp_path: Path) -> None:

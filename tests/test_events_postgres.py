@@ -20,7 +20,7 @@ def test_the_log_lands_alike_in_postgresql_and_duckdb(tmp_path: Path, postgres_u
         env = {"SLUICE_WAREHOUSE": warehouse, "SLUICE_QUARANTINE_DIR": str(tmp_path / "q")}
         runs.append(sluice_json("events", "ingest", "--log", "log", cwd=tmp_path, env=env))
         again = sluice_json("events", "ingest", "--log", "log", cwd=tmp_path, env=env)
-        assert again["loaded"] == 0 and again["files_skipped"] == again["files"] > 1
+        assert again == {"run": None}  # nothing the warehouse lacks
         reports.append(sluice_json("events", "report", cwd=tmp_path, env=env))
     totals = [{k: run[k] for k in ("files", "read", "loaded", "duplicates", "rejected")}
               for run in runs]

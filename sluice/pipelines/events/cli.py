@@ -90,11 +90,9 @@ def events_serve(
     with Warehouse(warehouse):
         pass  # a warehouse that cannot be opened fails now, not at the first load
 
-    loaded: set[str] = set()
-
     def load() -> RunSummary | None:
         with Warehouse(warehouse) as wh:
-            return load_segments(wh, folder, loaded=loaded)
+            return load_segments(wh, folder)
 
     where = f"Redis {redis} ({redis_prefix}*)" if redis else "memory"
     console.out.print(
@@ -196,7 +194,8 @@ def events_ingest(log: LogOption = DEFAULT_LOG, warehouse: WarehouseOption = Non
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         run = load_segments(wh, folder, progress)
     if run is None:
-        console.show_summary({"run": None}, json, "nothing to load: no closed segments")
+        console.show_summary({"run": None}, json,
+                             "nothing to load: no closed segment the warehouse lacks")
         return
     console.show_run(run, json)
     check_all_read(run)
