@@ -610,7 +610,7 @@ def redis_shape(client: redis.Redis, prefix: str, rng: random.Random) -> dict[st
                 pipe.memory_usage(each, samples=0)
             total += sum(int(n or 0) for n in pipe.execute())
             batch = []
-    buckets = [f"{prefix}u:{rng.randrange(65_536):04x}" for _ in range(200)]
+    buckets = [f"{prefix}u:{rng.randrange(1 << 20):05x}" for _ in range(200)]
     encodings: dict[str, int] = {}
     lengths = []
     for bucket in buckets:
