@@ -10,13 +10,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from sluice import ingest
 from sluice.demo import run_totals
 from sluice.ingest import Progress
 from sluice.pipelines import events
 from sluice.pipelines.events.aggregates import MemoryAggregates, catch_up
-from sluice.pipelines.events.load import load_segments
+from sluice.pipelines.events.load import SPEC, load_segments
 from sluice.pipelines.events.loadgen import run_load
-from sluice.pipelines.events.log import segments
+from sluice.pipelines.events.log import recover, segments
 from sluice.pipelines.events.server import Settings, build_app, running
 from sluice.warehouse import Warehouse
 
@@ -27,16 +28,20 @@ SEED = 7
 def run_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
     log = folder / "log"
     aggregates = MemoryAggregates()
+    if log.is_dir():
+        recover(log)  # a demo killed while serving left its segment open
     if not (log.is_dir() and segments(log)):
         # Sequential clients and a seeded service: the same requests and guesses each time.
         with running(build_app(Settings(str(log)), aggregates, random.Random(SEED))) as url:
             run_load(url, count=DEMO_REQUESTS, seed=SEED)
             served = _get(f"{url}/dashboard/range/2000-01-01/2100-01-01")
+        run = load_segments(warehouse, log, progress)
     else:
-        # The demo ran before: its log is loaded again (every segment skipped).
+        # The demo ran before: its log is offered again, and every segment is skipped
+        # by its checksum, as every other demo file is.
         catch_up(aggregates, log)
         served = [found.as_dict() for found in aggregates.range(-(2**62), 2**62)]
-    run = load_segments(warehouse, log, progress)
+        run = ingest.ingest(warehouse, SPEC, [str(p) for p in segments(log)], progress)
     assert run is not None  # the service closed its segment when it stopped
     events.build_models(warehouse)
     stored = warehouse.destination.query(
