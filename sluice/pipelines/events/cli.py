@@ -74,8 +74,7 @@ def events_serve(
         "--seal-after", min=0.1, metavar="SECONDS",
         help="Close a log segment after this long, so it can be loaded.")] = DEFAULT_SEAL_AFTER,
 ) -> None:
-    """Serve the HTTP contract (POST /initial, POST /followup, GET /dashboard/...)
-    until Ctrl-C or SIGTERM; the log's closed segments go into the warehouse."""
+    """Serve POST /initial, /followup and GET /dashboard/... until Ctrl-C or SIGTERM."""
     from sluice.pipelines.events.server import Settings, port_in_use, serve
 
     folder = _log_folder(log, must_exist=False)
@@ -116,8 +115,7 @@ def events_rebuild(
     log: LogOption = DEFAULT_LOG,
     json: JsonOption = False,
 ) -> None:
-    """Recompute the dashboards' aggregates in Redis from the log alone (after Redis
-    was flushed or lost). Stop the service first."""
+    """Recount the dashboards in Redis from the log alone (stop the service first)."""
     folder = _log_folder(log, must_exist=True)
     writers = live_writers(folder)
     if writers:
@@ -156,8 +154,7 @@ def events_load(
     seed: Annotated[int | None, typer.Option(help="Same seed, same requests.")] = None,
     json: JsonOption = False,
 ) -> None:
-    """Drive the service like its clients: opens, then followups after correct guesses;
-    prints requests per second and latency percentiles."""
+    """Drive the service as its clients do; print requests/s and latency percentiles."""
     from sluice.pipelines.events.loadgen import LoadError, run_load
 
     if count is None and duration is None:
@@ -187,8 +184,7 @@ def events_load(
 @app.command("ingest")
 def events_ingest(log: LogOption = DEFAULT_LOG, warehouse: WarehouseOption = None,
                   json: JsonOption = False) -> None:
-    """Load the log's closed segments into events.raw_events (the service does this by
-    itself every minute; segments loaded before are skipped)."""
+    """Load the closed log segments the warehouse lacks into events.raw_events now."""
     folder = _log_folder(log, must_exist=True)
     recover(folder)
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
