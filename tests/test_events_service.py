@@ -327,8 +327,9 @@ def test_a_redis_outage_delays_the_dashboards_and_loses_nothing(
     finally:
         err = running.stop()[1]
     assert "Traceback" not in err
-    assert "events are logged but not yet counted: the dashboard store (Redis) cannot be " \
-        "reached" in err
+    assert "warning: the dashboard store (Redis) cannot be reached; events are logged, and " \
+        "counted once it is back" in err
+    assert "the dashboard store is back" in err
 
 
 def test_a_flushed_redis_catches_up_while_the_service_runs(service: Service,

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sluice.pipelines.events.log import read_from, segment_name, segments
+from sluice.pipelines.events.log import closed_path, read_from, segment_name, segments
 
 SYMBOLS = "abcdefghijklmnopqrstuvwxyz"
 DEFAULT_PREFIX = "sluice:events:"
@@ -358,11 +358,14 @@ def catch_up(aggregates: Aggregates, folder: Path, batch: int = 5_000,
     applied = 0
     for name, path in candidates:
         mark = marks.get(name, Mark())
-        try:
-            if path.stat().st_size > mark.offset:
-                applied += _catch_up_segment(aggregates, name, path, mark, batch)
-        except FileNotFoundError:
-            continue  # an open segment closed meanwhile: the next catch-up finds it closed
+        # An open segment may have been closed (moved) since it was listed.
+        for where in (path, closed_path(folder, name)):
+            try:
+                if where.stat().st_size > mark.offset:
+                    applied += _catch_up_segment(aggregates, name, where, mark, batch)
+                break
+            except FileNotFoundError:
+                continue
     return applied
 
 

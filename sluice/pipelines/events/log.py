@@ -268,11 +268,16 @@ def closed_segments(folder: Path) -> list[Path]:
     return sorted((folder / CLOSED).glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"))
 
 
+def closed_path(folder: Path, name: str) -> Path:
+    """Where the segment `name` is once closed."""
+    return folder / CLOSED / f"{name}{SEGMENT_SUFFIX}"
+
+
 def _close(path: Path) -> Path:
     """Move an open segment into the closed folder, durably."""
     closed = path.parent / CLOSED
     closed.mkdir(exist_ok=True)
-    final = closed / path.name.removesuffix(OPEN_SUFFIX)
+    final = closed_path(path.parent, segment_name(path))
     os.replace(path, final)
     _sync_folder(closed)
     _sync_folder(path.parent)

@@ -1,12 +1,15 @@
 """`sluice events serve`: the service on uvicorn, one process or several workers.
 
-Each worker has its own log (segments named by its pid) and applies its group commits
-to the aggregates in Redis. The process that starts the server does the housekeeping:
-first it closes the segments dead processes left and brings the aggregates level with
-the log; then, while the service runs, it does that again every few seconds (a worker
-that died, Redis back after an outage or flushed) and loads the closed segments into
-the warehouse every `load_every` seconds; when the server stops, it loads what is left.
-Without Redis the aggregates live in one process's memory, so there is one worker.
+Each worker has its own log (segments named by its pid); a request is answered once its
+event is fsynced there, and counting it is not the worker's work. The process that
+starts the server does the housekeeping: first it closes the segments dead processes
+left and brings the aggregates level with the log; then, while the service runs, it
+counts what the workers log (a look at the open segments every `TAIL_EVERY` seconds, a
+full pass every `FULL_CATCH_UP_EVERY`), closes a dead worker's segment, and loads the
+closed segments into the warehouse every `load_every` seconds; when the server stops, it
+loads what is left. A dashboard request counts whatever is still uncounted itself
+before it reads, so a client sees its own writes. Without Redis the aggregates live in
+one process's memory, so there is one worker.
 """
 
 from __future__ import annotations
@@ -36,12 +39,19 @@ from sluice.pipelines.events.aggregates import (
     StoreUnavailable,
     catch_up,
 )
-from sluice.pipelines.events.applier import BackgroundApplier
-from sluice.pipelines.events.log import DEFAULT_SEAL_AFTER, EventLog, open_segments, recover
+from sluice.pipelines.events.log import (
+    DEFAULT_SEAL_AFTER,
+    EventLog,
+    closed_path,
+    open_segments,
+    recover,
+    segment_name,
+)
 from sluice.pipelines.events.service import EventService, LoggedStore
 
 SETTINGS_VARIABLE = "SLUICE_EVENTS_SETTINGS"  # how workers get their settings
-CATCH_UP_EVERY = 2.0
+TAIL_EVERY = 0.02  # seconds between looks at the open segments
+CATCH_UP_EVERY = 2.0  # while the store is down, how often to try it
 FULL_CATCH_UP_EVERY = 30.0
 LOGGER = logging.getLogger("sluice.events")
 
@@ -62,14 +72,12 @@ class Settings:
 def build_app(settings: Settings, aggregates: Aggregates, rng: random.Random | None = None
               ) -> Starlette:
     """The service over a log of this process's own, which is closed when it stops."""
-    applier = BackgroundApplier(aggregates)
-    log = EventLog(Path(settings.log), seal_after=settings.seal_after, on_commit=applier)
+    log = EventLog(Path(settings.log), seal_after=settings.seal_after)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         log.close()
-        applier.close()
 
     return EventService(LoggedStore(log, aggregates), rng).app(lifespan)
 
@@ -85,8 +93,9 @@ Loader = Callable[[], RunSummary | None]
 
 
 class Housekeeper:
-    """The server's own thread: catches the aggregates up with the log and loads closed
-    segments into the warehouse, on a timer, until stopped."""
+    """The server's own thread: counts what the workers log (every `TAIL_EVERY` seconds,
+    the open segments), closes dead workers' segments, and loads closed segments into
+    the warehouse, on a timer, until stopped."""
 
     def __init__(self, folder: Path, aggregates: Aggregates, loader: Loader | None,
                  load_every: float, report: Callable[[str], None]) -> None:
@@ -96,6 +105,7 @@ class Housekeeper:
         self._thread = threading.Thread(target=self._loop, name="sluice-events-housekeeping",
                                         daemon=True)
         self._store_down = False
+        self._open_before: set[str] = set()
 
     def start(self) -> None:
         self._thread.start()
@@ -105,18 +115,23 @@ class Housekeeper:
         self._thread.join()
 
     def catch_up(self, full: bool = True) -> int:
-        """Close dead processes' segments and apply what the aggregates lack: in every
-        segment (`full`), or in the open ones and those just closed for a dead process.
-        The segments a live worker closes are applied by its own applier; a full pass
-        every `FULL_CATCH_UP_EVERY` seconds, and right after the store was down, finds
-        any it missed (a flushed Redis, say)."""
+        """Count what the aggregates lack: in every segment (`full`), or in the open
+        ones, those closed since the last look, and those just closed for a dead
+        process. A full pass every `FULL_CATCH_UP_EVERY` seconds, and right after the
+        store was down, finds anything else (a flushed Redis, say)."""
         recovered = recover(self.folder)
-        paths = None if full else open_segments(self.folder) + recovered
+        paths: list[Path] | None = None
+        if not full:
+            current = open_segments(self.folder)
+            names = {segment_name(path) for path in current}
+            closed_since = [closed_path(self.folder, name) for name in self._open_before - names]
+            self._open_before = names
+            paths = current + closed_since + recovered
         try:
             applied = catch_up(self.aggregates, self.folder, paths=paths)
         except StoreUnavailable as error:
             if not self._store_down:
-                self.report(f"warning: {error}; the dashboards catch up when it is back")
+                self.report(f"warning: {error}; events are logged, and counted once it is back")
             self._store_down = True
             return 0
         if self._store_down:
@@ -139,20 +154,23 @@ class Housekeeper:
         return loaded
 
     def _loop(self) -> None:
-        since_load = since_full = 0.0
-        while not self._stop.wait(CATCH_UP_EVERY):
-            since_full += CATCH_UP_EVERY
-            full = since_full >= FULL_CATCH_UP_EVERY or self._store_down
+        started = time.monotonic()
+        last = {"full": started, "load": started, "try": started}
+        while not self._stop.wait(TAIL_EVERY):
+            now = time.monotonic()
+            if self._store_down and now - last["try"] < CATCH_UP_EVERY:
+                continue  # the store is down: try again every few seconds, not 20 a second
+            last["try"] = now
+            full = self._store_down or now - last["full"] >= FULL_CATCH_UP_EVERY
             try:
                 self.catch_up(full)
                 if full:
-                    since_full = 0.0
+                    last["full"] = now
             except Exception as error:  # the next round tries again; the log keeps all
-                self.report(f"error: catching the dashboards up failed: {user_message(error)}")
-            since_load += CATCH_UP_EVERY
-            if self.load_every and since_load >= self.load_every:
+                self.report(f"error: counting events failed: {user_message(error)}")
+            if self.load_every and now - last["load"] >= self.load_every:
                 self.load()
-                since_load = 0.0
+                last["load"] = time.monotonic()
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, loader: Loader | None,

@@ -41,6 +41,7 @@ from sluice.pipelines.events.aggregates import (
     Mark,
     StoreUnavailable,
     SymbolAggregate,
+    catch_up,
 )
 from sluice.pipelines.events.log import EventLog, LogClosed, open_segments, segment_name
 
@@ -129,22 +130,28 @@ class LoggedStore:
         return self.aggregates.range(lower, upper)
 
     def _wait_for_log(self) -> None:
-        """Wait (briefly) until the aggregates count every event on disk now, in every
-        server process's open segment: an answered event is then on the dashboards."""
-        sizes = {}
-        for path in open_segments(self.log.folder):
-            try:
-                sizes[segment_name(path)] = path.stat().st_size
-            except FileNotFoundError:
-                continue  # closed meanwhile: its writer applied it as it closed
+        """Count what every server process's open segment holds now, before reading: an
+        answered event is then on the dashboards, whichever worker took it. The
+        housekeeping counts the same events every few milliseconds anyway; a batch
+        applies only right after its segment's mark, so nothing counts twice."""
+        folder = self.log.folder
         deadline = time.monotonic() + CATCH_UP_WAIT
-        while sizes:
-            marks = self.aggregates.marks(list(sizes))
-            sizes = {name: size for name, size in sizes.items()
-                     if marks.get(name, Mark()).offset < size}
-            if not sizes or time.monotonic() > deadline:
+        while True:
+            paths, sizes = open_segments(folder), {}
+            for path in paths:
+                try:
+                    sizes[segment_name(path)] = path.stat().st_size
+                except FileNotFoundError:
+                    continue  # closed meanwhile: catch_up finds it closed
+            if not paths:
                 return
-            time.sleep(0.001)
+            catch_up(self.aggregates, folder, paths=paths)
+            marks = self.aggregates.marks(list(sizes))
+            behind = [name for name, size in sizes.items()
+                      if marks.get(name, Mark()).offset < size]
+            if not behind or time.monotonic() > deadline:
+                return
+            time.sleep(0.001)  # someone else is applying those events right now
 
     def close(self) -> None:
         self.log.close()
