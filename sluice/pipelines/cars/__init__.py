@@ -1,0 +1,5 @@
+"""Cars: the buying price of a car from the UCI Car Evaluation data set (issue 11, being
+built). Not yet a registered pipeline: its verbs and its warehouse landing come next.
+Built so far: `dataset.py` (the shipped data set and its categories, in order) and
+`model.py` (the scikit-learn model against a majority-class baseline, saved and loaded,
+predictions with class probabilities, and what the data says directly)."""
