@@ -34,6 +34,7 @@ class CarData:
     rows: list[dict[str, str]]
     source: str
     sha256: str
+    skipped: int = 0
 
 
 def unknown_value(attribute: str, value: str) -> str:
@@ -42,27 +43,36 @@ def unknown_value(attribute: str, value: str) -> str:
             + ", ".join(LEVELS[attribute]))
 
 
-def read_cars(path: Path | Traversable | None = None) -> CarData:
-    """Every row of a Car Evaluation file (no header, seven values a line); a line
-    that is not such a row is a CarDataError naming its line and what is wrong."""
+def read_cars(path: Path | Traversable | None = None, strict: bool = True) -> CarData:
+    """Every row of a Car Evaluation file (no header, seven values a line). A line that
+    is not such a row is a CarDataError naming its line and what is wrong; or, not
+    `strict`, left out (counted in `skipped`: the warehouse load quarantines it)."""
     source = path if path is not None else SHIPPED
     data = source.read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise CarDataError(f"not UTF-8 text (byte {error.start})") from None
-    rows = []
+    rows, skipped = [], 0
     for number, values in enumerate(csv.reader(text.splitlines()), 1):
         if not values or all(not v.strip() for v in values):
             continue
-        if len(values) != len(ATTRIBUTES):
-            raise CarDataError(f"line {number}: {len(values)} values, "
-                               f"{len(ATTRIBUTES)} expected ({', '.join(ATTRIBUTES)})")
-        row = dict(zip(ATTRIBUTES, (v.strip() for v in values), strict=True))
-        for attribute, value in row.items():
-            if value not in LEVELS[attribute]:
-                raise CarDataError(f"line {number}: {unknown_value(attribute, value)}")
-        rows.append(row)
+        problem = _problem(values)
+        if problem is None:
+            rows.append(dict(zip(ATTRIBUTES, (v.strip() for v in values), strict=True)))
+        elif strict:
+            raise CarDataError(f"line {number}: {problem}")
+        else:
+            skipped += 1
     if not rows:
-        raise CarDataError("no rows")
-    return CarData(rows, str(source), hashlib.sha256(data).hexdigest())
+        raise CarDataError("no rows" if not skipped else "no good rows")
+    return CarData(rows, str(source), hashlib.sha256(data).hexdigest(), skipped)
+
+
+def _problem(values: list[str]) -> str | None:
+    if len(values) != len(ATTRIBUTES):
+        return f"{len(values)} values, {len(ATTRIBUTES)} expected ({', '.join(ATTRIBUTES)})"
+    for attribute, value in zip(ATTRIBUTES, values, strict=True):
+        if value.strip() not in LEVELS[attribute]:
+            return unknown_value(attribute, value.strip())
+    return None

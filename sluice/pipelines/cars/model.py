@@ -37,6 +37,7 @@ FEATURES = ("maint", "doors", "lug_boot", "safety", "class")
 TARGET = "buying"
 BASELINE = "majority class (baseline)"
 MODEL_FORMAT = 1
+DEFAULT_MODEL = Path("cars-model.joblib")
 TEST_SHARE = 0.25
 FOLDS = 5
 
