@@ -1,0 +1,159 @@
+"""Fetching a COVID-19 API response over real HTTP from a local test server that answers
+as scripted: retries with growing pauses on 5xx, timeouts and refused connections, a
+clear error at once on 4xx or a body that is not the expected JSON; or from a file."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from sluice.pipelines.covid.fetch import FetchError, RetryPolicy, fetch
+
+ARCHIVE = Path(__file__).parent.parent.parent / "shared" / "datasets" / "covid" / \
+    "singapore-confirmed.json"
+DAYS = [{"Country": "Singapore", "Cases": n * 10, "Status": "confirmed",
+         "Date": f"2020-03-{n:02d}T00:00:00Z"} for n in range(1, 8)]
+PATH = "/country/singapore/status/confirmed"
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: bytes = json.dumps(DAYS).encode()
+    delay: float = 0.0
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class ScriptedServer:
+    """Answers each request with the next scripted answer (the last one repeats)."""
+
+    def __init__(self) -> None:
+        self.script: list[Answer] = [Answer()]
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                answer = server.script.pop(0) if len(server.script) > 1 else server.script[0]
+                time.sleep(answer.delay)
+                self.send_response(answer.status)
+                for name, value in answer.headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}{PATH}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    running = ScriptedServer()
+    yield running
+    running.close()
+
+
+def quick(slept: list[float], attempts: int = 4, timeout: float = 2.0) -> RetryPolicy:
+    return RetryPolicy(attempts=attempts, timeout=timeout, first_pause=0.5, sleep=slept.append)
+
+
+def test_a_good_answer_is_read_and_checked(server: ScriptedServer) -> None:
+    slept: list[float] = []
+    got = fetch(server.url, quick(slept))
+    assert got.records == DAYS and got.attempts == 1 and slept == []
+    assert got.source == server.url and got.body == json.dumps(DAYS).encode()
+    assert server.requests == [PATH]
+
+
+def test_5xx_is_tried_again_with_growing_pauses(server: ScriptedServer) -> None:
+    server.script = [Answer(503, b"busy"), Answer(502, b"gateway"), Answer()]
+    slept: list[float] = []
+    got = fetch(server.url, quick(slept))
+    assert got.records == DAYS and got.attempts == 3
+    assert slept == [0.5, 1.0] and len(server.requests) == 3
+
+
+def test_retry_after_is_respected(server: ScriptedServer) -> None:
+    server.script = [Answer(503, b"busy", headers=(("Retry-After", "2"),)), Answer()]
+    slept: list[float] = []
+    assert fetch(server.url, quick(slept)).attempts == 2 and slept == [2.0]
+
+
+def test_a_server_that_keeps_failing_is_a_clear_error(server: ScriptedServer) -> None:
+    server.script = [Answer(500, b"broken")]
+    slept: list[float] = []
+    with pytest.raises(FetchError, match=r"the server answered 500 .*\(tried 4 times\)$"):
+        fetch(server.url, quick(slept))
+    assert len(server.requests) == 4 and slept == [0.5, 1.0, 2.0]
+
+
+def test_4xx_is_an_error_at_once(server: ScriptedServer) -> None:
+    server.script = [Answer(404, b"no such country")]
+    with pytest.raises(FetchError, match=r"the server answered 404 Not Found$"):
+        fetch(server.url, quick([]))
+    assert len(server.requests) == 1
+
+
+def test_a_slow_answer_times_out_and_is_tried_again(server: ScriptedServer) -> None:
+    server.script = [Answer(delay=1.5), Answer()]
+    slept: list[float] = []
+    got = fetch(server.url, quick(slept, timeout=0.5))
+    assert got.attempts == 2 and slept == [0.5]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"<html>maintenance</html>", "the body is not JSON"),
+    (b'{"message": "rate limited"}', "expected a JSON array of days, got a JSON object"),
+    (b'[{"Date": "2020-03-01T00:00:00Z"}]', "element 1 has no Cases"),
+    (b'[{"Date": "2020-03-01T00:00:00Z", "Cases": 1}, 7]', "element 2 is not an object"),
+    (b"\xff\xfe\x00", "the body is not JSON"),
+])
+def test_a_body_that_is_not_the_expected_json_is_an_error_at_once(
+        server: ScriptedServer, body: bytes, message: str) -> None:
+    server.script = [Answer(200, body)]
+    with pytest.raises(FetchError, match=message):
+        fetch(server.url, quick([]))
+    assert len(server.requests) == 1
+
+
+def test_a_refused_connection_is_tried_again_then_reported() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    slept: list[float] = []
+    with pytest.raises(FetchError, match=r"cannot connect .*\(tried 3 times\)$"):
+        fetch(f"http://127.0.0.1:{port}{PATH}", quick(slept, attempts=3))
+    assert slept == [0.5, 1.0]
+
+
+def test_a_file_holding_a_response(tmp_path: Path) -> None:
+    if ARCHIVE.exists():
+        got = fetch(str(ARCHIVE))
+        assert len(got.records) == 1_142 and got.records[0]["Cases"] == 1
+    with pytest.raises(FetchError, match="no such file"):
+        fetch(str(tmp_path / "missing.json"))
+    with pytest.raises(FetchError, match="a folder, not a file"):
+        fetch(str(tmp_path))
+    (tmp_path / "empty.json").write_bytes(b"")
+    with pytest.raises(FetchError, match="the body is not JSON"):
+        fetch(str(tmp_path / "empty.json"))
