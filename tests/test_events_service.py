@@ -154,6 +154,7 @@ def test_guesses_are_mostly_right(service: Service) -> None:
 @pytest.mark.parametrize(("method", "path", "message"), [
     ("POST", "/initial?symbol=e", "missing uuid"),
     ("POST", "/initial?uuid=&symbol=e", "missing uuid"),
+    ("POST", "/initial?uuid=+%20&symbol=e", "missing uuid"),
     ("POST", "/initial?uuid=u1", "missing symbol"),
     ("POST", "/initial?uuid=u1&symbol=E", "symbol must be one letter a-z"),
     ("POST", "/initial?uuid=u1&symbol=ab", "symbol must be one letter a-z"),

@@ -149,8 +149,9 @@ class Housekeeper:
                         "the segments wait for the next load")
             return None
         if loaded is not None:
+            segments = loaded.file_count
             self.report(f"warehouse load, run {loaded.run_id}: {loaded.total('loaded'):,} "
-                        f"events from {loaded.file_count:,} segments")
+                        f"events from {segments:,} segment{'s' if segments != 1 else ''}")
         return loaded
 
     def _loop(self) -> None:

@@ -222,7 +222,7 @@ class EventService:
 
 def _uuid(request: Request) -> str:
     uuid = request.query_params.get("uuid", "")
-    if not uuid:
+    if not uuid.strip():
         raise BadRequest("missing uuid")
     if len(uuid) > MAX_UUID or not uuid.isprintable():
         raise BadRequest(f"uuid must be printable text of at most {MAX_UUID} characters")
