@@ -123,10 +123,10 @@ class MemoryAggregates:
             if mark.event != first - 1:
                 return mark
             for event in events:
-                line = _batch_line(event)  # the same judgement as in Redis
-                if line[0] == "i":
-                    self._initial(event["uuid"], event["symbol"], micros(event["at"]))
-                elif line[0] == "f":
+                kind, at = _countable(event)  # the same judgement as in Redis
+                if kind == "i" and at is not None:
+                    self._initial(event["uuid"], event["symbol"], at)
+                elif kind == "f":
                     self._followup(event["uuid"])
             mark = self._marks[segment] = Mark(first + len(events) - 1, offset)
             return mark
@@ -231,20 +231,28 @@ return mark
 
 
 def _batch_lines(events: Sequence[dict[str, Any]]) -> str:
-    return "".join(_batch_line(event) for event in events)
+    lines = []
+    for event in events:
+        kind, at = _countable(event)
+        if kind == "i":
+            lines.append(f"i\t{event['symbol']}\t{at}\t{event['uuid']}\n")
+        elif kind == "f":
+            lines.append(f"f\t\t\t{event['uuid']}\n")
+        else:
+            lines.append("x\t\t\t\n")
+    return "".join(lines)
 
 
-def _batch_line(event: dict[str, Any]) -> str:
-    """An event as a line of the script's batch; `x` for one that cannot be counted."""
+def _countable(event: dict[str, Any]) -> tuple[str, int | None]:
+    """What an event counts as: `i` with its time in microseconds, `f`, or `x` for one
+    that cannot be counted (a log line edited by hand)."""
     kind, uuid = event.get("kind"), event.get("uuid")
     if not isinstance(uuid, str) or not uuid or "\n" in uuid or "\r" in uuid:
-        return "x\t\t\t\n"
+        return "x", None
     if kind == "followup":
-        return f"f\t\t\t{uuid}\n"
+        return "f", None
     at = countable_time(event) if kind == "initial" else None
-    if at is None:
-        return "x\t\t\t\n"
-    return f"i\t{event['symbol']}\t{at}\t{uuid}\n"
+    return ("x", None) if at is None else ("i", at)
 
 
 def countable_time(event: dict[str, Any]) -> int | None:

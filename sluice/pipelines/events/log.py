@@ -14,9 +14,8 @@ while writing can leave a last line cut short: that event was never acknowledged
 fsync had not returned), and the reader reports the line as torn instead of failing.
 A segment is closed when it reaches `segment_bytes` or has been open for
 `seal_after` seconds, whichever comes first; closed segments are what the warehouse
-loads. After each group commit the writer hands the batch to `on_commit` (the
-aggregates), before the waiters are released: an answered event is on disk and, unless
-the aggregates' store is down, already counted.
+loads. After each group commit the batch is handed to `on_commit`, if one is given,
+before the waiters are released (the service counts events from the log instead).
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ OPEN_SUFFIX = ".open"  # a segment still being written: `<name>.jsonl.open`
 CLOSED = "closed"  # the subfolder closed segments move to
 DEFAULT_SEGMENT_BYTES = 64 << 20
 DEFAULT_SEAL_AFTER = 60.0
-HOOK_RETRY = 5.0
 LOGGER = logging.getLogger("sluice.events")
 
 # Told of each group commit: the segment's name, the number of its first event in the
@@ -68,7 +66,6 @@ class EventLog:
         self.seal_after = seal_after
         self.on_commit = on_commit
         self._opened_at = 0.0
-        self._hook_retry_at: float | None = None  # while on_commit fails: when to try again
         self.fsyncs = 0  # how many group commits were made (for tests and benchmarks)
         self._pending: list[_Pending] = []
         self._turn: list[_Pending] = []  # events from the event loop, this turn of it
@@ -203,21 +200,13 @@ class EventLog:
 
     def _tell(self, name: str, first: int, records: list[dict[str, Any]]) -> None:
         """Hand the batch to `on_commit`. The events are on disk whatever happens here:
-        what `on_commit` misses is caught up later from the log. After a failure it is
-        not called for `HOOK_RETRY` seconds, so a store that hangs cannot slow every
-        answer down; a failure is logged once."""
+        what `on_commit` misses is caught up later from the log."""
         if self.on_commit is None:
-            return
-        if self._hook_retry_at is not None and time.monotonic() < self._hook_retry_at:
             return
         try:
             self.on_commit(name, first, self._written, records)
         except Exception as error:
-            if self._hook_retry_at is None:
-                LOGGER.warning("events are logged but not yet counted: %s", error)
-            self._hook_retry_at = time.monotonic() + HOOK_RETRY
-        else:
-            self._hook_retry_at = None
+            LOGGER.warning("events are logged but not yet counted: %s", error)
 
     def _start_segment(self) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")

@@ -15,7 +15,6 @@ one process's memory, so there is one worker.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import signal
@@ -53,7 +52,6 @@ SETTINGS_VARIABLE = "SLUICE_EVENTS_SETTINGS"  # how workers get their settings
 TAIL_EVERY = 0.02  # seconds between looks at the open segments
 CATCH_UP_EVERY = 2.0  # while the store is down, how often to try it
 FULL_CATCH_UP_EVERY = 30.0
-LOGGER = logging.getLogger("sluice.events")
 
 
 @dataclass(frozen=True)
@@ -72,14 +70,15 @@ class Settings:
 def build_app(settings: Settings, aggregates: Aggregates, rng: random.Random | None = None
               ) -> Starlette:
     """The service over a log of this process's own, which is closed when it stops."""
-    log = EventLog(Path(settings.log), seal_after=settings.seal_after)
+    store = LoggedStore(EventLog(Path(settings.log), seal_after=settings.seal_after),
+                        aggregates)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        log.close()
+        store.close()
 
-    return EventService(LoggedStore(log, aggregates), rng).app(lifespan)
+    return EventService(store, rng).app(lifespan)
 
 
 def create_app() -> Starlette:
@@ -179,7 +178,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, loader: Loader
     """Run the service until it is stopped.
 
     SIGINT and SIGTERM are how a server is meant to stop: uvicorn takes them while it
-    runs (and hands them on as it ends, which here is only noted). Once it has stopped,
+    runs (and raises them again as it ends, which is ignored here). Once it has stopped,
     the process's own handlers are back, so a second signal can cut the final load
     short (the load rolls back; the segments wait for the next one)."""
     import uvicorn

@@ -112,8 +112,8 @@ class EventStore(Protocol):
 
 @dataclass
 class LoggedStore:
-    """Events into the group-committed log; the dashboards from the aggregates the
-    log's writer updates after each commit."""
+    """Events into the group-committed log; the dashboards from the aggregates, counted
+    from the log (by the server's housekeeping, and by a dashboard request itself)."""
 
     log: EventLog
     aggregates: Aggregates
@@ -122,14 +122,14 @@ class LoggedStore:
         await self.log.write_async(event)
 
     def symbol(self, symbol: str) -> SymbolAggregate:
-        self._wait_for_log()
+        self._count_open_segments()
         return self.aggregates.symbol(symbol)
 
     def range(self, lower: int, upper: int) -> list[SymbolAggregate]:
-        self._wait_for_log()
+        self._count_open_segments()
         return self.aggregates.range(lower, upper)
 
-    def _wait_for_log(self) -> None:
+    def _count_open_segments(self) -> None:
         """Count what every server process's open segment holds now, before reading: an
         answered event is then on the dashboards, whichever worker took it. The
         housekeeping counts the same events every few milliseconds anyway; a batch
