@@ -25,7 +25,6 @@ from rich.text import Text
 from sluice.ingest import Progress as ProgressCallback
 from sluice.ingest import no_progress
 from sluice.ledger import RunSummary
-from sluice.paths import shown
 from sluice.warehouse import Result
 
 if TYPE_CHECKING:
@@ -137,7 +136,7 @@ def print_run(run: RunSummary, details: bool = True) -> None:
     for column in ("file", "status", "read", "loaded", "duplicates", "rejected"):
         table.add_column(column, justify="left" if column in ("file", "status") else "right")
     for f in run.files:
-        table.add_row(shown(f.path.name), f.status, f"{f.records_read:,}", f"{f.loaded:,}",
+        table.add_row(f.label, f.status, f"{f.records_read:,}", f"{f.loaded:,}",
                       f"{f.duplicates:,}", f"{f.rejected:,}")
     if len(run.files) > 1:
         table.add_row("total", "", f"{run.total('records_read'):,}", f"{run.total('loaded'):,}",
@@ -146,7 +145,7 @@ def print_run(run: RunSummary, details: bool = True) -> None:
     out.print(table)
     for f in run.files:
         if f.note:
-            out.print(f"  {shown(f.path.name)}: {f.note}", markup=False)
+            out.print(f"  {f.label}: {f.note}", markup=False)
 
 
 def _print_run_by_status(run: RunSummary) -> None:

@@ -25,3 +25,13 @@ def run_totals(run: RunSummary) -> dict[str, object]:
     for details in ("file_details", "file_details_omitted"):
         summary.pop(details)
     return summary
+
+
+def combined_totals(runs: list[RunSummary]) -> dict[str, object]:
+    """Several runs' totals added up (the last run's id and status): a demo step that
+    ingests more than once."""
+    summary = run_totals(runs[-1])
+    for key in ("files", "files_skipped", "files_unreadable", "read", "loaded", "duplicates",
+                "rejected"):
+        summary[key] = sum(int(str(run_totals(run)[key])) for run in runs)
+    return summary

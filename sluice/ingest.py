@@ -120,7 +120,8 @@ def _stage_all(
     staged: list[StagedFile] = []
     seen: dict[str, str] = {}
     for index, entry in enumerate(entries):
-        offered = InputFile(entry.path, 0, 0, "", file_id=ledger.next_file_id(warehouse))
+        offered = InputFile(entry.path, 0, 0, "", file_id=ledger.next_file_id(warehouse),
+                            identity=entry.identity)
         run.files.append(offered)
         if entry.outcome != intake.READ:
             offered.status = SKIPPED if entry.outcome == intake.SKIPPED else UNREADABLE
@@ -176,10 +177,11 @@ def _stage_new_content(
     if seen_before:
         _discard(warehouse, offered, staged_file)
         return None
-    seen[offered.sha256] = shown(offered.path)
+    seen[offered.sha256] = offered.shown
     if staged_file is None or not scan.engine_safe or staged_file.lines != scan.lines:
         _discard(warehouse, offered, staged_file)
         staged_file = _stage_split(warehouse, reader, offered, split_dir)
+    staged_file.identity = offered.identity
     return staged_file
 
 

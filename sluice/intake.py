@@ -30,6 +30,9 @@ class Entry:
     # Its path inside the folder that was offered (its name, for a file named directly):
     # where a copy is kept in quarantine.
     relative: str = ""
+    # What the ledger and quarantine call it when the file only holds an input that is
+    # not a file (a URL's response landed for reading); None: the file's own path.
+    identity: str | None = None
 
 
 def resolve_inputs(arguments: Sequence[str], suffixes: Iterable[str],

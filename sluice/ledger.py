@@ -83,6 +83,11 @@ class InputFile:
         """The input as the ledger names it."""
         return self.identity if self.identity is not None else shown(self.path)
 
+    @property
+    def label(self) -> str:
+        """The input as a table row names it: the file's name, or its identity."""
+        return self.identity if self.identity is not None else shown(self.path.name)
+
     @classmethod
     def of_bytes(cls, identity: str, content: bytes, file_id: int) -> InputFile:
         """An input that is not a file: its identity, size and checksum (no modification

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from sluice.contracts import Contract
 from sluice.errors import LedgerMismatch
-from sluice.paths import shown
 from sluice.quarantine import QUARANTINE_COLUMNS
 from sluice.staging import (
     STAGED,
@@ -186,7 +185,7 @@ def _quarantine_conflicts(
                    {line_number_sql("?", "position")} AS line_number, line AS raw,
                    [?] AS reasons
             FROM conflict_lines ORDER BY position
-        """, [run_id, pipeline, f.file_id, shown(f.path), f.file_id, reason])
+        """, [run_id, pipeline, f.file_id, f.shown, f.file_id, reason])
 
 
 def conflict_reason(contract: Contract) -> str:

@@ -47,6 +47,12 @@ class StagedFile:
     rows: int
     blank_lines: int
     scanner_rejects: int
+    identity: str | None = None  # what the ledger calls it, when not its path
+
+    @property
+    def shown(self) -> str:
+        """The input as the ledger and quarantine name it."""
+        return self.identity if self.identity is not None else shown(self.path)
 
     @property
     def records(self) -> int:
@@ -250,7 +256,7 @@ def note_staged_files(warehouse: Warehouse, files: list[StagedFile]) -> None:
                       "(file_id BIGINT, path VARCHAR, first_rowid BIGINT)")
     if files:
         warehouse.con.executemany(f"INSERT INTO {STAGED_FILES} VALUES (?, ?, ?)",
-                                  [[f.file_id, shown(f.path), f.first_rowid] for f in files])
+                                  [[f.file_id, f.shown, f.first_rowid] for f in files])
 
 
 def scanner_rejects(warehouse: Warehouse, path: Path) -> list[tuple[int, str, str]]:

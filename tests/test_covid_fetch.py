@@ -38,11 +38,13 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.script: list[Answer] = [Answer()]
         self.requests: list[str] = []
+        self.authorizations: list[str | None] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
+                server.authorizations.append(self.headers.get("Authorization"))
                 answer = server.script.pop(0) if len(server.script) > 1 else server.script[0]
                 time.sleep(answer.delay)
                 self.send_response(answer.status)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import query, sluice, sluice_json
+from sluice.pipelines.covid.demo import FIXTURE, RESPONSES
 
 
 def test_demo_runs_every_pipeline_and_is_idempotent(work: Path) -> None:
@@ -19,6 +21,13 @@ def test_demo_runs_every_pipeline_and_is_idempotent(work: Path) -> None:
     assert advocacy["status"] == "succeeded" and advocacy["loaded"] > 4_900
     assert advocacy["read"] == advocacy["loaded"] + advocacy["rejected"]
     assert "Spearman rho" in advocacy["headline"]
+    covid = first["covid"]
+    shipped = [json.loads((FIXTURE / name).read_text(encoding="utf-8")) for name in RESPONSES]
+    assert covid["loaded"] == sum(len(days) for days in shipped) == covid["read"]
+    assert covid["total_cases"] == shipped[-1][-1]["Cases"]
+    assert covid["repeated_days"] == len({d["Date"] for d in shipped[0]}
+                                         & {d["Date"] for d in shipped[1]})
+    assert covid["revisions"] == 0 and (work / covid["chart"]).is_file()
     again = sluice_json("demo", cwd=work)
     second = again["votes"]
     assert (second["files_skipped"], second["loaded"]) == (2, 0)
@@ -26,6 +35,7 @@ def test_demo_runs_every_pipeline_and_is_idempotent(work: Path) -> None:
         advocacy["files"], 0)
     assert query(work / "warehouse.db", "SELECT count(*) FROM blog_analysis.votes") == [
         (300_000,)]
+    assert (again["covid"]["files_skipped"], again["covid"]["loaded"]) == (2, 0)
 
 
 def test_demo_prints_a_summary_table_and_headline(work: Path) -> None:

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from sluice import ledger, merge
 from sluice.destinations.postgres import replace_views
-from sluice.pipelines import applications, events, votes
+from sluice.pipelines import applications, covid, events, votes
 from sluice.registry import pipelines
 
 __all__ = ["postgres_url"]  # the fixture, used by name
@@ -192,6 +192,28 @@ ROWS["events.raw_events"] = [
     ("s:8", "followup", "u3", None, None, datetime(2017, 6, 30, 10), 1),
 ]
 
+
+
+def _observation(country: str, day: int, cumulative: int, response: int) -> tuple[Any, ...]:
+    """Day `day` of March 2020 as response 1 (fetched 1 April) or 2 (fetched 1 May)
+    gave it."""
+    when = date(2020, 3, day)
+    return (f"{country}|{when}|r{response}", country, when, cumulative, f"r{response}",
+            f"https://api.example/{response}", datetime(2020, 3 + response, 1), 10 + response)
+
+
+# Singapore: days 1-12 from response 1, days 9-14 from response 2, which revises day 10;
+# day 6 is missing and day 12 falls. Malaysia: days 1-3, once.
+ROWS["covid.observations"] = [
+    *(_observation("Singapore", d, 100 + 5 * d * d, 1) for d in range(1, 13) if d not in (6, 12)),
+    _observation("Singapore", 12, 700, 1),
+    *(_observation("Singapore", d, 100 + 5 * d * d + (7 if d == 10 else 0), 2)
+      for d in range(13, 15)),
+    _observation("Singapore", 10, 607, 2),
+    _observation("Singapore", 11, 705, 2),
+    *(_observation("Malaysia", d, 3 * d, 1) for d in range(1, 4)),
+]
+
 SHOP_SCHEMA = Path(__file__).parent.parent / "sluice" / "pipelines" / "shop" / "schema.sql"
 ROWS["shop.members"] = [("Lee_3864b", "Ann", "Lee", "ann@example.com", date(1986, 1, 10), 2),
                         ("Tan_b8a7a", "Cy", "Tan", "cy@example.com", date(2004, 1, 1), 1),
@@ -214,7 +236,8 @@ def _ddl() -> list[str]:
             ADVOCACY_SCHEMA.read_text(encoding="utf-8"),
             merge.target_ddl(applications.CONTRACT, applications.TARGET),
             SHOP_SCHEMA.read_text(encoding="utf-8"),
-            merge.target_ddl(events.CONTRACT, events.TARGET)]
+            merge.target_ddl(events.CONTRACT, events.TARGET),
+            merge.target_ddl(covid.CONTRACT, covid.TARGET)]
 
 
 def _model_sql() -> list[str]:

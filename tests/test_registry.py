@@ -40,7 +40,7 @@ def extra_pipeline(tmp_path: Path) -> Iterator[str]:
 
 def test_the_shipped_pipelines_are_registered_in_their_order() -> None:
     assert [p.name for p in registry.pipelines()] == ["votes", "advocacy", "applications", "shop",
-                                                     "events", "cars"]
+                                                     "events", "covid", "cars"]
     assert all(p.demo is not None for p in registry.pipelines())
 
 

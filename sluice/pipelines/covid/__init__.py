@@ -1,5 +1,67 @@
-"""COVID-19: confirmed cases in Singapore over time, from an API that answers like the
-public COVID-19 API (issue 11, being built). Not yet a registered pipeline: its ingest
-(upsert by day, revisions recorded), models, report and demo come next. Built so far:
-`fetch.py`, a response from a URL (timeouts, retries with backoff on 5xx and connection
-errors, clear errors otherwise) or a file, checked to be the expected JSON."""
+"""COVID-19: confirmed cases over time, from an API that answers like the public
+COVID-19 API (`GET /country/<country>/status/confirmed`) or a file holding such a
+response. Every response is kept whole in `covid.observations`; the models give the
+latest word on each day, the revisions between responses, daily new cases, the 7-day
+average and weekly totals, with gaps and decreases explicit."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sluice import merge
+from sluice.ingest import Progress
+from sluice.pipelines.covid.contracts import CONTRACT, TARGET
+from sluice.pipelines.covid.land import PIPELINE as PIPELINE_NAME
+from sluice.registry import Pipeline, View
+from sluice.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import typer
+
+MODELS = resources.files(__package__) / "models"
+
+__all__ = ["CONTRACT", "PIPELINE", "TARGET", "build_models"]
+
+
+def build_models(warehouse: Warehouse) -> None:
+    """Recreate the views over covid.observations."""
+    warehouse.destination.execute(merge.target_ddl(CONTRACT, TARGET))
+    for model in PIPELINE.model_files():
+        warehouse.run_sql_file(model)
+
+
+# --- the declaration the registry reads ----------------------------------------------------
+
+HELP = "COVID-19 confirmed cases over time, and their chart."
+
+VIEWS = (
+    View("headline", "the headline figures, per country",
+         "SELECT country, first_day, last_day, days, missing_days, total_cases, peak_day, "
+         "peak_new_cases, decreases, revisions FROM covid.headline ORDER BY country"),
+    View("weekly", "new cases by week (from Monday; complete: all 7 days have a figure)",
+         "SELECT country, week_start, new_cases, days_counted, complete FROM covid.weekly "
+         "ORDER BY country, week_start"),
+    View("revisions", "days a later response changed",
+         "SELECT country, \"day\", old_cumulative, new_cumulative, old_source, new_source "
+         "FROM covid.revisions ORDER BY country, \"day\", new_as_of"),
+    View("quality", "data-quality issues: missing days and decreases",
+         "SELECT country, \"day\", issue, detail FROM covid.quality ORDER BY country, \"day\""),
+)
+
+
+def _commands() -> typer.Typer:
+    from sluice.pipelines.covid.cli import app
+
+    return app
+
+
+def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
+    from sluice.pipelines.covid.demo import run_demo
+
+    return run_demo(warehouse, folder, progress)
+
+
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=55, commands=_commands, demo=_demo,
+                    views=VIEWS, models=MODELS)

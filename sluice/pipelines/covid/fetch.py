@@ -12,6 +12,7 @@ and its bytes, so the ledger can record it like a file.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.error
@@ -21,6 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from sluice.paths import shown
 
 REQUIRED = ("Date", "Cases")
 USER_AGENT = "sluice (covid ingest)"
@@ -30,6 +34,23 @@ MAX_RETRY_AFTER = 30.0
 
 class FetchError(Exception):
     """The source could not be read, or did not answer with the expected JSON."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{identity(source)}: {reason}")
+        self.reason = reason
+
+
+def identity(source: str) -> str:
+    """What the ledger and every message call a source: its URL without a password,
+    or the file."""
+    if not is_url(source):
+        return shown(Path(source))
+    parts = urlsplit(source)
+    if parts.password is None:
+        return source
+    netloc = f"{parts.username}:***@{parts.hostname or ''}" + (
+        f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass(frozen=True)
@@ -56,7 +77,7 @@ def is_url(source: str) -> bool:
 def fetch(source: str, policy: RetryPolicy | None = None) -> Response:
     """The response at `source` (a URL, or a file's path), checked."""
     policy = policy or RetryPolicy()
-    fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
+    fetched_at = datetime.now(UTC).isoformat(timespec="microseconds")
     if not is_url(source):
         body = _read_file(Path(source))
         return Response(source, fetched_at, body, parse(body, source))
@@ -67,14 +88,14 @@ def fetch(source: str, policy: RetryPolicy | None = None) -> Response:
 def _read_file(path: Path) -> bytes:
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise FetchError(f"{path}: larger than {MAX_BYTES >> 20} MB; not an API response")
+            raise FetchError(str(path), f"larger than {MAX_BYTES >> 20} MB; not an API response")
         return path.read_bytes()
     except FileNotFoundError:
-        raise FetchError(f"{path}: no such file") from None
+        raise FetchError(str(path), "no such file") from None
     except IsADirectoryError:
-        raise FetchError(f"{path}: a folder, not a file") from None
+        raise FetchError(str(path), "a folder, not a file") from None
     except OSError as error:
-        raise FetchError(f"{path}: {error.strerror or error}") from None
+        raise FetchError(str(path), f"{error.strerror or error}") from None
 
 
 def _get(url: str, policy: RetryPolicy) -> tuple[bytes, int]:
@@ -84,7 +105,7 @@ def _get(url: str, policy: RetryPolicy) -> tuple[bytes, int]:
             return _get_once(url, policy.timeout), attempt
         except _Retryable as failure:
             if attempt == policy.attempts:
-                raise FetchError(f"{url}: {failure} (tried {attempt} times)") from None
+                raise FetchError(url, f"{failure} (tried {attempt} times)") from None
             wait = failure.retry_after if failure.retry_after is not None else pause
             policy.sleep(min(wait, MAX_RETRY_AFTER))
             pause *= 2
@@ -98,8 +119,7 @@ class _Retryable(Exception):
 
 
 def _get_once(url: str, timeout: float) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT,
-                                                   "Accept": "application/json"})
+    request = _request(url)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             body: bytes = answer.read(MAX_BYTES + 1)
@@ -107,7 +127,7 @@ def _get_once(url: str, timeout: float) -> bytes:
         if error.code >= 500:
             raise _Retryable(f"the server answered {error.code} {error.reason}",
                              _retry_after(error.headers.get("Retry-After"))) from None
-        raise FetchError(f"{url}: the server answered {error.code} {error.reason}") from None
+        raise FetchError(url, f"the server answered {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
         reason = error.reason
         if isinstance(reason, TimeoutError):
@@ -118,8 +138,23 @@ def _get_once(url: str, timeout: float) -> bytes:
     except (ConnectionError, OSError) as error:
         raise _Retryable(f"the connection failed ({error.strerror or error})") from None
     if len(body) > MAX_BYTES:
-        raise FetchError(f"{url}: larger than {MAX_BYTES >> 20} MB; not an API response")
+        raise FetchError(url, f"larger than {MAX_BYTES >> 20} MB; not an API response")
     return body
+
+
+def _request(url: str) -> urllib.request.Request:
+    """A GET for the URL; a user and password in it become Basic authentication, as curl
+    does (the standard library's client would take them for part of the host name)."""
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    parts = urlsplit(url)
+    if parts.username is not None:
+        user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode("ascii")
+        host = parts.hostname or ""
+        netloc = (f"[{host}]" if ":" in host else host) + (
+            f":{parts.port}" if parts.port else "")
+        url = urlunsplit(parts._replace(netloc=netloc))
+    return urllib.request.Request(url, headers=headers)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -129,19 +164,50 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: the usual pause instead
 
 
+class JsonObject(dict[str, Any]):
+    """A JSON object as it arrived: `pairs` keeps a repeated key's every value, which a
+    dict would silently reduce to the last (the contract rejects a repeated field)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
+class JsonNumber(str):
+    """A JSON number that is not an integer, kept as its text: nothing is rounded."""
+
+
+def _constant(name: str) -> str:
+    """NaN and Infinity are not JSON; Python's parser takes them: kept as text, so the
+    contract says the value is not a number."""
+    return name
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, JsonNumber | int):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "null"
+
+
 def parse(body: bytes, source: str) -> list[dict[str, Any]]:
     """The response's records; a FetchError says how the body is not the expected JSON."""
     try:
-        found = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise FetchError(f"{source}: the body is not JSON") from None
+        found = json.loads(body, object_pairs_hook=JsonObject, parse_float=JsonNumber,
+                           parse_constant=_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise FetchError(source, "the body is not JSON") from None
     if not isinstance(found, list):
-        raise FetchError(f"{source}: expected a JSON array of days, got a JSON "
-                         f"{type(found).__name__.replace('dict', 'object')}")
+        raise FetchError(source, f"expected a JSON array of days, got {_json_kind(found)}")
     for number, record in enumerate(found, 1):
         if not isinstance(record, dict):
-            raise FetchError(f"{source}: element {number} is not an object")
+            raise FetchError(source, f"element {number} is not an object")
         missing = [key for key in REQUIRED if key not in record]
         if missing:
-            raise FetchError(f"{source}: element {number} has no {', '.join(missing)}")
+            raise FetchError(source, f"element {number} has no {', '.join(missing)}")
     return found
