@@ -128,7 +128,12 @@ def test_a_slow_answer_times_out_and_is_tried_again(server: ScriptedServer) -> N
     (b'{"message": "rate limited"}', "expected a JSON array of days, got a JSON object"),
     (b'[{"Date": "2020-03-01T00:00:00Z"}]', "element 1 has no Cases"),
     (b'[{"Date": "2020-03-01T00:00:00Z", "Cases": 1}, 7]', "element 2 is not an object"),
-    (b"\xff\xfe\x00", "the body is not JSON"),
+    (b"\xff\xfe\x00", "the body is not UTF-16 text"),
+    (b'[{"Date": "2020-03-01", "Cases": 1, "Name": "caf\xe9"}]', "the body is not UTF-8 text"),
+    (b'[{"Date": "2020-03-01", "Cases": 1} {"Date": "2020-03-02", "Cases": 2}]',
+     r"the body is not JSON \(the array is not closed\)"),
+    (b'[{"Date": "2020-03-01", "Cases": 1}] []', "something follows the array"),
+    (b'[{"Date": "2020-03-01", "Cases": 1}, {"Date": ]', "element 2 is not JSON"),
 ])
 def test_a_body_that_is_not_the_expected_json_is_an_error_at_once(
         server: ScriptedServer, body: bytes, message: str) -> None:
@@ -157,5 +162,12 @@ def test_a_file_holding_a_response(tmp_path: Path) -> None:
     with pytest.raises(FetchError, match="a folder, not a file"):
         fetch(str(tmp_path))
     (tmp_path / "empty.json").write_bytes(b"")
-    with pytest.raises(FetchError, match="the body is not JSON"):
+    with pytest.raises(FetchError, match="the body is empty"):
         fetch(str(tmp_path / "empty.json"))
+    # Each day keeps its text as it arrived (a line break inside it becomes a space).
+    (tmp_path / "days.json").write_bytes(
+        b'\xef\xbb\xbf [ {"Date": "2020-03-01",\r\n "Cases": 1.0, "Cases": NaN},\n'
+        b'{"Date":"2020-03-02","Cases":2,"City":"S\xc3\xa3o"}]\n')
+    got = fetch(str(tmp_path / "days.json"))
+    assert got.texts == ['{"Date": "2020-03-01",   "Cases": 1.0, "Cases": NaN}',
+                         '{"Date":"2020-03-02","Cases":2,"City":"S\u00e3o"}']

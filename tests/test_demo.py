@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import query, sluice, sluice_json
-from sluice.pipelines.covid.demo import FIXTURE, RESPONSES
+from sluice.pipelines.covid.demo import CHART, FIXTURE, RESPONSES
 
 
 def test_demo_runs_every_pipeline_and_is_idempotent(work: Path) -> None:
@@ -27,7 +27,7 @@ def test_demo_runs_every_pipeline_and_is_idempotent(work: Path) -> None:
     assert covid["total_cases"] == shipped[-1][-1]["Cases"]
     assert covid["repeated_days"] == len({d["Date"] for d in shipped[0]}
                                          & {d["Date"] for d in shipped[1]})
-    assert covid["revisions"] == 0 and (work / covid["chart"]).is_file()
+    assert covid["revisions"] == 0 and (work / "demo" / "covid" / CHART).is_file()
     again = sluice_json("demo", cwd=work)
     second = again["votes"]
     assert (second["files_skipped"], second["loaded"]) == (2, 0)

@@ -354,9 +354,10 @@ def test_the_load_generator_reports_rate_and_latency(service: Service) -> None:
     text = service.folder / "text.txt"
     text.write_text("Zzz... zz!", encoding="utf-8")
     before = {s: service.get(f"/dashboard/symbol/{s}")["count"] for s in "az"}
-    only_z = load(service, "--count", "40", "--text", str(text))
+    only_z = load(service, "--count", "40", "--text", str(text), "--seed", "7")
     after = {s: service.get(f"/dashboard/symbol/{s}")["count"] for s in "az"}
-    assert after["z"] - before["z"] == only_z["initial"] > 30 and after["a"] == before["a"]
+    # About 1 request in 6 is a followup (p = 0.2 after a correct consonant guess).
+    assert after["z"] - before["z"] == only_z["initial"] > 20 and after["a"] == before["a"]
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

@@ -40,7 +40,7 @@ VIEWS = (
     View("headline", "the headline figures, per country",
          "SELECT country, first_day, last_day, days, missing_days, total_cases, peak_day, "
          "peak_new_cases, decreases, revisions FROM covid.headline ORDER BY country"),
-    View("weekly", "new cases by week (from Monday; complete: all 7 days have a figure)",
+    View("weekly", "new cases by week, from Monday",
          "SELECT country, week_start, new_cases, days_counted, complete FROM covid.weekly "
          "ORDER BY country, week_start"),
     View("revisions", "days a later response changed",

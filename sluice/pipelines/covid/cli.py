@@ -13,7 +13,7 @@ from sluice.errors import UsageError
 from sluice.lifecycle import check_all_read
 from sluice.paths import shown
 from sluice.pipelines import covid
-from sluice.pipelines.covid.fetch import RetryPolicy, is_url
+from sluice.pipelines.covid.fetch import RetryPolicy, identity, looks_like_url, url_problem
 from sluice.pipelines.covid.land import Landed, changes, land
 from sluice.pipelines.covid.report import (
     DEFAULT_CHART,
@@ -31,7 +31,7 @@ app = pipeline_app(covid.HELP)
 @app.command("ingest")
 def covid_ingest(
     source: Annotated[str, typer.Argument(
-        help="The API's URL (GET .../country/<country>/status/confirmed), or a file "
+        help="The API's URL (GET .../country/COUNTRY/status/confirmed), or a file "
              "holding its response.")],
     attempts: Annotated[int, typer.Option(
         "--attempts", min=1, max=20, help="Requests at most, when the server fails.")] = 4,
@@ -41,7 +41,11 @@ def covid_ingest(
     json: JsonOption = False,
 ) -> None:
     """Load a response's days into covid.observations; bad days go to quarantine."""
-    if not is_url(source):
+    if looks_like_url(source):
+        problem = url_problem(source)
+        if problem is not None:
+            raise UsageError(f"SOURCE {identity(source)}: {problem}")
+    else:
         _check_file(Path(source))
     policy = RetryPolicy(attempts=attempts, timeout=timeout)
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:

@@ -131,6 +131,7 @@ class CovidRecords:
                                     THEN trim(country_text) END AS country,
                                CASE WHEN date_text GLOB '{_DAY}'
                                          OR date_text GLOB '{_DAY}T00:00:00Z'
+                                         OR date_text GLOB '{_DAY}T00:00:00+00:00'
                                     THEN TRY_CAST(substr(date_text, 1, 10) AS DATE)
                                END AS "day",
                                {cases} AS cumulative

@@ -19,6 +19,7 @@ from sluice.warehouse import Warehouse
 FIXTURE = resources.files(__package__) / "data"
 RESPONSES = ("singapore-2020-04-30.json", "singapore-2020-06-30.json")
 COUNTRY = "Singapore"
+CHART = "covid-cases.png"  # in the demo's folder
 
 
 def run_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
@@ -36,12 +37,12 @@ def run_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str
             revised += counts.get("revised", 0)
             repeated += counts.get("revised", 0) + counts.get("unchanged", 0)
     figures = headline(warehouse, COUNTRY)
-    chart = write_chart(series(warehouse, COUNTRY), COUNTRY, folder / "covid-cases.png",
-                        latest_source(warehouse, COUNTRY))
+    write_chart(series(warehouse, COUNTRY), COUNTRY, folder / CHART,
+                latest_source(warehouse, COUNTRY))
     summary = combined_totals(runs)
     summary.update(days=figures["days"], total_cases=figures["total_cases"],
                    peak_day=str(figures["peak_day"]), peak_new_cases=figures["peak_new_cases"],
-                   repeated_days=repeated, revisions=revised, chart=str(chart))
+                   repeated_days=repeated, revisions=revised)
     summary["headline"] = (
         f"{COUNTRY}: {figures['total_cases']:,} cases by {figures['last_day']} over "
         f"{figures['days']} days; the most in a day: {figures['peak_new_cases']:,} on "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -43,14 +44,36 @@ class FetchError(Exception):
 def identity(source: str) -> str:
     """What the ledger and every message call a source: its URL without a password,
     or the file."""
-    if not is_url(source):
+    if not looks_like_url(source):
         return shown(Path(source))
-    parts = urlsplit(source)
-    if parts.password is None:
-        return source
-    netloc = f"{parts.username}:***@{parts.hostname or ''}" + (
-        f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return _PASSWORD.sub(r"\1***@", source)
+
+
+# The password of a URL's user (scheme://user:password@host), whatever else is wrong
+# with the URL: text up to the last @ before the path.
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)[^/?#]*@")
+
+
+def looks_like_url(source: str) -> bool:
+    """Whether the user meant a URL (any scheme), not a file."""
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", source) is not None
+
+
+def url_problem(source: str) -> str | None:
+    """Why `source` is not a URL that can be fetched (None: it is one)."""
+    if not is_url(source):
+        return "only http:// and https:// URLs are fetched"
+    if any(character.isspace() or ord(character) < 32 or ord(character) == 127
+           for character in source):
+        return "a URL cannot hold spaces or control characters (write them %-encoded)"
+    try:
+        parts = urlsplit(source)
+        parts.port  # noqa: B018 (raises on a port that is not one)
+    except ValueError as error:
+        return f"not a valid URL ({error})"
+    if not parts.hostname:
+        return "the URL names no host"
+    return None
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,7 @@ class Response:
     fetched_at: str  # UTC, ISO 8601
     body: bytes
     records: list[dict[str, Any]]
+    texts: list[str]  # each record's text as it arrived
     attempts: int = 1
 
 
@@ -71,18 +95,23 @@ class RetryPolicy:
 
 
 def is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
+    return source.lower().startswith(("http://", "https://"))
 
 
 def fetch(source: str, policy: RetryPolicy | None = None) -> Response:
     """The response at `source` (a URL, or a file's path), checked."""
     policy = policy or RetryPolicy()
     fetched_at = datetime.now(UTC).isoformat(timespec="microseconds")
-    if not is_url(source):
+    if not looks_like_url(source):
         body = _read_file(Path(source))
-        return Response(source, fetched_at, body, parse(body, source))
+        parsed = parse(body, source)
+        return Response(source, fetched_at, body, parsed.records, parsed.texts)
+    problem = url_problem(source)
+    if problem is not None:
+        raise FetchError(source, problem)
     body, attempts = _get(source, policy)
-    return Response(source, fetched_at, body, parse(body, source), attempts)
+    parsed = parse(body, source)
+    return Response(source, fetched_at, body, parsed.records, parsed.texts, attempts)
 
 
 def _read_file(path: Path) -> bytes:
@@ -145,16 +174,21 @@ def _get_once(url: str, timeout: float) -> bytes:
 def _request(url: str) -> urllib.request.Request:
     """A GET for the URL; a user and password in it become Basic authentication, as curl
     does (the standard library's client would take them for part of the host name)."""
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     parts = urlsplit(url)
+    authorization = None
     if parts.username is not None:
         user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode("ascii")
+        authorization = "Basic " + base64.b64encode(user.encode()).decode("ascii")
         host = parts.hostname or ""
         netloc = (f"[{host}]" if ":" in host else host) + (
             f":{parts.port}" if parts.port else "")
         url = urlunsplit(parts._replace(netloc=netloc))
-    return urllib.request.Request(url, headers=headers)
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT,
+                                                   "Accept": "application/json"})
+    if authorization is not None:
+        # Never sent on after a redirect: another host must not get the password.
+        request.add_unredirected_header("Authorization", authorization)
+    return request
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -164,50 +198,86 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: the usual pause instead
 
 
-class JsonObject(dict[str, Any]):
-    """A JSON object as it arrived: `pairs` keeps a repeated key's every value, which a
-    dict would silently reduce to the last (the contract rejects a repeated field)."""
-
-    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
-        super().__init__(pairs)
-        self.pairs = pairs
-
-
-class JsonNumber(str):
-    """A JSON number that is not an integer, kept as its text: nothing is rounded."""
-
-
-def _constant(name: str) -> str:
-    """NaN and Infinity are not JSON; Python's parser takes them: kept as text, so the
-    contract says the value is not a number."""
-    return name
-
-
 def _json_kind(value: Any) -> str:
     if isinstance(value, dict):
         return "a JSON object"
     if isinstance(value, bool):
         return "true or false"
-    if isinstance(value, JsonNumber | int):
+    if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
         return "a string"
     return "null"
 
 
-def parse(body: bytes, source: str) -> list[dict[str, Any]]:
-    """The response's records; a FetchError says how the body is not the expected JSON."""
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    records: list[dict[str, Any]]  # each day, parsed
+    texts: list[str]  # each day's text exactly as it arrived (line breaks as spaces)
+
+
+def parse(body: bytes, source: str) -> Parsed:
+    """The response's days; a FetchError says how the body is not the expected JSON.
+
+    The array is read one element at a time, so that each day keeps its own text as
+    it arrived: a repeated key, a number's digits, NaN (which Python's parser takes and
+    JSON does not) are the contract's to judge, not lost in a round trip."""
+    text = _text(body, source)
+    position = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("[", position):
+        raise FetchError(source, _not_an_array(text))
+    records: list[dict[str, Any]] = []
+    texts: list[str] = []
+    position = _SPACE.match(text, position + 1).end()  # type: ignore[union-attr]
+    closed = text.startswith("]", position)
+    while not closed:
+        start = position
+        try:
+            record, position = _DECODER.raw_decode(text, start)
+        except ValueError:
+            raise FetchError(source, f"element {len(records) + 1} is not JSON") from None
+        except RecursionError:
+            raise FetchError(source, f"element {len(records) + 1} nests too deeply") from None
+        _check_day(record, len(records) + 1, source)
+        records.append(record)
+        texts.append(text[start:position].replace("\r", " ").replace("\n", " "))
+        position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
+        separator = text[position:position + 1]
+        if separator not in (",", "]"):
+            raise FetchError(source, "the body is not JSON (the array is not closed)")
+        closed = separator == "]"
+        position = _SPACE.match(text, position + 1).end()  # type: ignore[union-attr]
+    if closed and not records:
+        position = _SPACE.match(text, position + 1).end()  # type: ignore[union-attr]
+    if position != len(text):
+        raise FetchError(source, "the body is not JSON (something follows the array)")
+    return Parsed(records, texts)
+
+
+def _text(body: bytes, source: str) -> str:
+    encoding = json.detect_encoding(body)
     try:
-        found = json.loads(body, object_pairs_hook=JsonObject, parse_float=JsonNumber,
-                           parse_constant=_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise FetchError(source, "the body is not JSON") from None
-    if not isinstance(found, list):
-        raise FetchError(source, f"expected a JSON array of days, got {_json_kind(found)}")
-    for number, record in enumerate(found, 1):
-        if not isinstance(record, dict):
-            raise FetchError(source, f"element {number} is not an object")
-        missing = [key for key in REQUIRED if key not in record]
-        if missing:
-            raise FetchError(source, f"element {number} has no {', '.join(missing)}")
-    return found
+        return body.decode(encoding)
+    except UnicodeDecodeError:
+        shown_as = "UTF-8" if encoding.startswith("utf-8") else encoding.upper()
+        raise FetchError(source, f"the body is not {shown_as} text") from None
+
+
+def _not_an_array(text: str) -> str:
+    try:
+        found = json.loads(text)
+    except (ValueError, RecursionError):
+        return "the body is not JSON" if text.strip() else "the body is empty"
+    return f"expected a JSON array of days, got {_json_kind(found)}"
+
+
+def _check_day(record: Any, number: int, source: str) -> None:
+    if not isinstance(record, dict):
+        raise FetchError(source, f"element {number} is not an object")
+    missing = [key for key in REQUIRED if key not in record]
+    if missing:
+        raise FetchError(source, f"element {number} has no {', '.join(missing)}")

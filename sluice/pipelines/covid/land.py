@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import tempfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from sluice import ingest, intake
@@ -24,12 +22,10 @@ from sluice.merge import LINEAGE_COLUMN
 from sluice.pipelines.covid.contracts import CONTRACT, TARGET, CovidRecords, Response
 from sluice.pipelines.covid.fetch import (
     FetchError,
-    JsonNumber,
-    JsonObject,
     RetryPolicy,
     fetch,
     identity,
-    is_url,
+    looks_like_url,
 )
 from sluice.warehouse import Warehouse
 
@@ -59,12 +55,12 @@ def land(warehouse: Warehouse, source: str, progress: Progress = no_progress,
     try:
         fetched = fetch(source, policy)
     except FetchError as error:
-        unreadable = Entry(Path(source) if not is_url(source) else Path(),
+        unreadable = Entry(Path(source) if not looks_like_url(source) else Path(),
                            outcome=intake.UNREADABLE, reason=error.reason,
                            identity=identity(source))
         return Landed(ingest.ingest_entries(warehouse, SPEC, [unreadable], progress), None,
-                      0, (policy or RetryPolicy()).attempts if is_url(source) else 1)
-    content = landed_lines(fetched.records)
+                      0, (policy or RetryPolicy()).attempts if looks_like_url(source) else 1)
+    content = landed_lines(fetched.texts)
     response = Response(sha256=hashlib.sha256(content).hexdigest(),
                         source=identity(source), as_of=_as_of(source, fetched.fetched_at))
     spec = replace(SPEC, records=CovidRecords(response))
@@ -111,26 +107,14 @@ def changes(warehouse: Warehouse, response: str) -> dict[str, dict[str, int]]:
             for country, new, revised, unchanged, older in rows}
 
 
-def landed_lines(records: list[dict[str, Any]]) -> bytes:
-    """One element a line, compact, every key and value as it arrived (a repeated key
-    too); ASCII, so text that is not valid Unicode cannot break a line."""
-    return "".join(_compact(record) + "\n" for record in records).encode("ascii")
-
-
-def _compact(value: Any) -> str:
-    if isinstance(value, JsonObject):
-        return "{" + ",".join(f"{json.dumps(key)}:{_compact(item)}"
-                              for key, item in value.pairs) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_compact(item) for item in value) + "]"
-    if isinstance(value, JsonNumber):
-        return str.__str__(value)
-    return json.dumps(value)
+def landed_lines(texts: list[str]) -> bytes:
+    """One day a line, each as it arrived (`fetch.Parsed.texts`)."""
+    return "".join(text + "\n" for text in texts).encode("utf-8")
 
 
 def _as_of(source: str, fetched_at: str) -> str:
     """When the response was fetched; for a saved response, when its file was written."""
-    if not is_url(source):
+    if not looks_like_url(source):
         with contextlib.suppress(OSError):
             fetched_at = datetime.fromtimestamp(Path(source).stat().st_mtime, UTC).isoformat(
                 timespec="microseconds")
@@ -138,5 +122,5 @@ def _as_of(source: str, fetched_at: str) -> str:
 
 
 def _kept_name(source: str) -> str:
-    name = Path(urlsplit(source).path).name if is_url(source) else Path(source).name
+    name = Path(urlsplit(source).path).name if looks_like_url(source) else Path(source).name
     return (name or "response") + ".jsonl"

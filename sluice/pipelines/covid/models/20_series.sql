@@ -49,7 +49,7 @@ ORDER BY country, "day";
 -- otherwise its total is of the days that have one (`days_counted`).
 CREATE OR REPLACE VIEW covid.weekly AS
 SELECT country, CAST(date_trunc('week', "day") AS DATE) AS week_start,
-       CAST(sum(new_cases) AS BIGINT) AS new_cases,
+       sum(new_cases) AS new_cases,
        count(new_cases) AS days_counted,
        count(new_cases) = 7 AS complete
 FROM covid.daily
