@@ -72,10 +72,34 @@ class Pipeline:
         return sorted((m for m in self.models.iterdir() if m.name.endswith(".sql")),
                       key=lambda m: m.name)
 
+    def run_models(self, warehouse: Warehouse) -> None:
+        """Run its model files, in order, on the warehouse's destination."""
+        for model in self.model_files():
+            warehouse.run_sql_file(model)
+
     def __post_init__(self) -> None:
         names = [view.name for view in self.views]
         if len(set(names)) != len(names):
             raise ValueError(f"pipeline {self.name}: view names repeat: {names}")
+
+
+def commands_in(module: str) -> Callable[[], typer.Typer]:
+    """A pipeline's verbs: the Typer `app` of `module`, imported only when the CLI is
+    built (so `import sluice.pipelines.x` stays light)."""
+    def load() -> typer.Typer:
+        app: typer.Typer = importlib.import_module(module).app
+        return app
+
+    return load
+
+
+def demo_in(module: str) -> DemoStep:
+    """A pipeline's demo step: `run_demo` of `module`, imported only when the demo runs."""
+    def run(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
+        step: DemoStep = importlib.import_module(module).run_demo
+        return step(warehouse, folder, progress)
+
+    return run
 
 
 @cache

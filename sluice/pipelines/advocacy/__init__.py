@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import RunSummary, ensure_ledger
 from sluice.pipelines.advocacy import load, sources
-from sluice.registry import Pipeline, View
+from sluice.registry import Pipeline, View, commands_in, demo_in
 from sluice.warehouse import Warehouse
 
 PIPELINE_NAME = sources.PIPELINE
@@ -28,12 +26,8 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
 def build_models(warehouse: Warehouse) -> None:
     ensure_ledger(warehouse)
     load.ensure_schema(warehouse)
-    for model in PIPELINE.model_files():
-        warehouse.run_sql_file(model)
+    PIPELINE.run_models(warehouse)
 
-
-if TYPE_CHECKING:
-    import typer
 
 # --- the declaration the registry reads ----------------------------------------------------
 
@@ -73,17 +67,6 @@ VIEWS = (
 )
 
 
-def _commands() -> typer.Typer:
-    from sluice.pipelines.advocacy.cli import app
-
-    return app
-
-
-def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
-    from sluice.pipelines.advocacy.demo import run_demo
-
-    return run_demo(warehouse, folder, progress)
-
-
-PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=20, commands=_commands, demo=_demo,
-                    views=VIEWS, models=MODELS)
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=20,
+                    commands=commands_in(f"{__package__}.cli"),
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice import merge
-from sluice.ingest import Progress
 from sluice.pipelines.applications.contracts import CONTRACT
 from sluice.pipelines.applications.inbox import PIPELINE as PIPELINE_NAME
 from sluice.pipelines.applications.inbox import Inbox, InboxPass, process
 from sluice.pipelines.applications.outputs import TARGET
-from sluice.registry import Pipeline, View
+from sluice.registry import Pipeline, View, commands_in, demo_in
 from sluice.warehouse import Warehouse
 
 MODELS = resources.files(__package__) / "models"
@@ -23,12 +20,8 @@ __all__ = ["CONTRACT", "PIPELINE", "TARGET", "Inbox", "InboxPass", "build_models
 def build_models(warehouse: Warehouse) -> None:
     """Recreate the views over applications.successful."""
     warehouse.destination.execute(merge.target_ddl(CONTRACT, TARGET))
-    for model in PIPELINE.model_files():
-        warehouse.run_sql_file(model)
+    PIPELINE.run_models(warehouse)
 
-
-if TYPE_CHECKING:
-    import typer
 
 # --- the declaration the registry reads ----------------------------------------------------
 
@@ -48,17 +41,6 @@ VIEWS = (
 )
 
 
-def _commands() -> typer.Typer:
-    from sluice.pipelines.applications.cli import app
-
-    return app
-
-
-def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
-    from sluice.pipelines.applications.demo import run_demo
-
-    return run_demo(warehouse, folder, progress)
-
-
-PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=30, commands=_commands, demo=_demo,
-                    views=VIEWS, models=MODELS)
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=30,
+                    commands=commands_in(f"{__package__}.cli"),
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from sluice.ingest import Progress
 from sluice.pipelines.cars.contracts import CONTRACT, TARGET
 from sluice.pipelines.cars.land import PIPELINE as PIPELINE_NAME
 from sluice.pipelines.cars.land import SPEC
-from sluice.registry import Pipeline, View
+from sluice.registry import Pipeline, View, commands_in, demo_in
 from sluice.warehouse import Warehouse
-
-if TYPE_CHECKING:
-    import typer
 
 __all__ = ["CONTRACT", "PIPELINE", "TARGET", "ensure_target"]
 
@@ -33,17 +26,6 @@ VIEWS = (
 )
 
 
-def _commands() -> typer.Typer:
-    from sluice.pipelines.cars.cli import app
-
-    return app
-
-
-def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
-    from sluice.pipelines.cars.demo import run_demo
-
-    return run_demo(warehouse, folder, progress)
-
-
-PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=60, commands=_commands, demo=_demo,
-                    views=VIEWS)
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=60,
+                    commands=commands_in(f"{__package__}.cli"),
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS)

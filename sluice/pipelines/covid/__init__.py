@@ -7,18 +7,12 @@ average and weekly totals, with gaps and decreases explicit."""
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice import merge
-from sluice.ingest import Progress
 from sluice.pipelines.covid.contracts import CONTRACT, TARGET
 from sluice.pipelines.covid.land import PIPELINE as PIPELINE_NAME
-from sluice.registry import Pipeline, View
+from sluice.registry import Pipeline, View, commands_in, demo_in
 from sluice.warehouse import Warehouse
-
-if TYPE_CHECKING:
-    import typer
 
 MODELS = resources.files(__package__) / "models"
 
@@ -28,8 +22,7 @@ __all__ = ["CONTRACT", "PIPELINE", "TARGET", "build_models"]
 def build_models(warehouse: Warehouse) -> None:
     """Recreate the views over covid.observations."""
     warehouse.destination.execute(merge.target_ddl(CONTRACT, TARGET))
-    for model in PIPELINE.model_files():
-        warehouse.run_sql_file(model)
+    PIPELINE.run_models(warehouse)
 
 
 # --- the declaration the registry reads ----------------------------------------------------
@@ -51,17 +44,6 @@ VIEWS = (
 )
 
 
-def _commands() -> typer.Typer:
-    from sluice.pipelines.covid.cli import app
-
-    return app
-
-
-def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
-    from sluice.pipelines.covid.demo import run_demo
-
-    return run_demo(warehouse, folder, progress)
-
-
-PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=55, commands=_commands, demo=_demo,
-                    views=VIEWS, models=MODELS)
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=55,
+                    commands=commands_in(f"{__package__}.cli"),
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS)

@@ -5,18 +5,12 @@ for the dashboards, and loaded from the log into `events.raw_events`."""
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice import merge
-from sluice.ingest import Progress
 from sluice.pipelines.events.contracts import CONTRACT, TARGET
 from sluice.pipelines.events.load import PIPELINE as PIPELINE_NAME
-from sluice.registry import Pipeline, View
+from sluice.registry import Pipeline, View, commands_in, demo_in
 from sluice.warehouse import Warehouse
-
-if TYPE_CHECKING:
-    import typer
 
 MODELS = resources.files(__package__) / "models"
 
@@ -26,8 +20,7 @@ __all__ = ["CONTRACT", "PIPELINE", "TARGET", "build_models"]
 def build_models(warehouse: Warehouse) -> None:
     """Recreate the views over events.raw_events."""
     warehouse.destination.execute(merge.target_ddl(CONTRACT, TARGET))
-    for model in PIPELINE.model_files():
-        warehouse.run_sql_file(model)
+    PIPELINE.run_models(warehouse)
 
 
 # --- the declaration the registry reads ----------------------------------------------------
@@ -43,17 +36,6 @@ VIEWS = (
 )
 
 
-def _commands() -> typer.Typer:
-    from sluice.pipelines.events.cli import app
-
-    return app
-
-
-def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
-    from sluice.pipelines.events.demo import run_demo
-
-    return run_demo(warehouse, folder, progress)
-
-
-PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=50, commands=_commands, demo=_demo,
-                    views=VIEWS, models=MODELS)
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=50,
+                    commands=commands_in(f"{__package__}.cli"),
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS)

@@ -4,18 +4,15 @@ normalised schema; the top members by spending and the items bought most often."
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import ensure_ledger
 from sluice.pipelines.shop.inputs import PIPELINE as PIPELINE_NAME
-from sluice.registry import Pipeline, View
+from sluice.registry import Pipeline, View, commands_in, demo_in
 from sluice.warehouse import Warehouse
 
 if TYPE_CHECKING:
-    import typer
-
     from sluice.pipelines.shop.delivery import Loaded
 
 MODELS = resources.files(__package__) / "models"
@@ -37,8 +34,7 @@ def build_models(warehouse: Warehouse) -> None:
 
     ensure_ledger(warehouse)
     ensure_schema(warehouse)
-    for model in PIPELINE.model_files():
-        warehouse.run_sql_file(model)
+    PIPELINE.run_models(warehouse)
 
 
 # --- the declaration the registry reads ----------------------------------------------------
@@ -65,18 +61,7 @@ VIEWS = (
 )
 
 
-def _commands() -> typer.Typer:
-    from sluice.pipelines.shop.cli import app
-
-    return app
-
-
-def _demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str, Any]:
-    # Its members are those the applications demo step (order 30) has just made.
-    from sluice.pipelines.shop.demo import run_demo
-
-    return run_demo(warehouse, folder, progress)
-
-
-PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=40, commands=_commands, demo=_demo,
-                    views=VIEWS, models=MODELS)
+# The demo step's members are those the applications demo step (order 30) has just made.
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=40,
+                    commands=commands_in(f"{__package__}.cli"),
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS)

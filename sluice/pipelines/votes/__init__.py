@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice import ingest as ingest_run
 from sluice.ledger import RunSummary
 from sluice.pipelines.votes.contracts import CONTRACT
-from sluice.registry import Pipeline, View
+from sluice.registry import Pipeline, View, commands_in, demo_in
 from sluice.warehouse import Result, Warehouse
 
 PIPELINE_NAME = "votes"
@@ -32,8 +30,7 @@ def ingest(
 def build_models(warehouse: Warehouse) -> None:
     """Recreate the models (blog_analysis.outlier_weeks) over blog_analysis.votes."""
     SPEC.ensure_target(warehouse)
-    for model in PIPELINE.model_files():
-        warehouse.run_sql_file(model)
+    PIPELINE.run_models(warehouse)
 
 
 def outliers(warehouse: Warehouse) -> Result:
@@ -41,9 +38,6 @@ def outliers(warehouse: Warehouse) -> Result:
     build_models(warehouse)
     return warehouse.destination.query(f"SELECT * FROM {OUTLIER_VIEW}")
 
-
-if TYPE_CHECKING:
-    import typer
 
 # --- the declaration the registry reads ----------------------------------------------------
 
@@ -58,17 +52,6 @@ VIEWS = (
 )
 
 
-def _commands() -> typer.Typer:
-    from sluice.pipelines.votes.cli import app
-
-    return app
-
-
-def _demo(warehouse: Warehouse, folder: Path, progress: ingest_run.Progress) -> dict[str, Any]:
-    from sluice.pipelines.votes.demo import run_demo
-
-    return run_demo(warehouse, folder, progress)
-
-
-PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=10, commands=_commands, demo=_demo,
-                    views=VIEWS, models=MODELS)
+PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=10,
+                    commands=commands_in(f"{__package__}.cli"),
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS)
