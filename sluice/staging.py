@@ -18,12 +18,15 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, ClassVar, Protocol, Self
 
 from sluice.contracts import INVALID_UTF8
 from sluice.lines import MAX_LINE_BYTES, RAW_TEXT_LIMIT, RefusedLine, escaped, long_line_reason
 from sluice.paths import engine_pattern, shown
 from sluice.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from sluice.contracts import Contract
 
 STAGED = "staged"
 STAGED_BROKEN = "staged_broken"
@@ -63,6 +66,30 @@ class StagedFile:
     def lines(self) -> int:
         """Every line the reader accounted for, blank or not."""
         return self.rows + self.scanner_rejects
+
+
+class ContractLines:
+    """What a `RecordReader` whose records are its `contract`'s, read file by file and
+    the same way in every file, has in common; a subclass writes `records_sql`."""
+
+    contract: ClassVar[Contract]
+
+    @property
+    def record_columns(self) -> list[str]:
+        return self.contract.names
+
+    def staging_columns(self) -> str:
+        return self.contract.staging_columns()
+
+    def for_file(self, path: Path) -> Self:
+        return self
+
+    @property
+    def deferred(self) -> bool:
+        return False
+
+    def line_constants(self) -> str:
+        return ""
 
 
 class RecordReader(Protocol):

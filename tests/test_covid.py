@@ -7,41 +7,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from covid_api import ARCHIVE, Answer, ScriptedServer, day, response, server
 from PIL import Image
 from postgres_server import postgres_url
-from test_covid_fetch import ARCHIVE, Answer, ScriptedServer
 
 from conftest import query, sluice, sluice_json
 
 __all__ = ["postgres_url", "server"]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    running = ScriptedServer()
-    yield running
-    running.close()
-
-
-def day(n: int, cases: Any, **fields: Any) -> dict[str, Any]:
-    """Day n after 2020-03-01, as the API writes it."""
-    when = date(2020, 3, 1) + timedelta(days=n)
-    return {"Country": "Singapore", "CountryCode": "SG", "Province": "", "City": "",
-            "Cases": cases, "Status": "confirmed", "Date": f"{when}T00:00:00Z", **fields}
-
-
-def response(path: Path, days: list[dict[str, Any]], modified: float | None = None) -> str:
-    path.write_text(json.dumps(days, indent=2), encoding="utf-8")
-    if modified is not None:
-        os.utime(path, (modified, modified))
-    return str(path)
 
 
 def rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -6,73 +6,14 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from covid_api import ARCHIVE, DAYS, PATH, Answer, ScriptedServer, server
 
 from sluice.pipelines.covid.fetch import FetchError, RetryPolicy, fetch
 
-ARCHIVE = Path(__file__).parent.parent.parent / "shared" / "datasets" / "covid" / \
-    "singapore-confirmed.json"
-DAYS = [{"Country": "Singapore", "Cases": n * 10, "Status": "confirmed",
-         "Date": f"2020-03-{n:02d}T00:00:00Z"} for n in range(1, 8)]
-PATH = "/country/singapore/status/confirmed"
-
-
-@dataclass
-class Answer:
-    status: int = 200
-    body: bytes = json.dumps(DAYS).encode()
-    delay: float = 0.0
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-class ScriptedServer:
-    """Answers each request with the next scripted answer (the last one repeats)."""
-
-    def __init__(self) -> None:
-        self.script: list[Answer] = [Answer()]
-        self.requests: list[str] = []
-        self.authorizations: list[str | None] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests.append(self.path)
-                server.authorizations.append(self.headers.get("Authorization"))
-                answer = server.script.pop(0) if len(server.script) > 1 else server.script[0]
-                time.sleep(answer.delay)
-                self.send_response(answer.status)
-                for name, value in answer.headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
-                self.wfile.write(answer.body)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}{PATH}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    running = ScriptedServer()
-    yield running
-    running.close()
+__all__ = ["server"]  # the fixture, used by name
 
 
 def quick(slept: list[float], attempts: int = 4, timeout: float = 2.0) -> RetryPolicy:

@@ -19,7 +19,6 @@ import os
 import socket
 import stat
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 import hostile
 import pytest
-from test_covid_fetch import PATH, Answer, ScriptedServer
+from covid_api import PATH, Answer, ScriptedServer, day, response, server
 
 from conftest import query, sluice, sluice_json
 
@@ -38,25 +37,7 @@ BOM = b"\xef\xbb\xbf"
 ONE_DAY = '[{"Country": "Singapore", "Cases": 1, "Date": "2020-03-01T00:00:00Z"}]'
 SECRET = "pw-S3cr3t-9731"
 
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    running = ScriptedServer()
-    yield running
-    running.close()
-
-
-def day(n: int, cases: Any, **fields: Any) -> dict[str, Any]:
-    """Day n after 2020-03-01, as the API writes it (as in test_covid, which is not imported:
-    it brings tests/postgres_server.py into mypy's check)."""
-    when = date(2020, 3, 1) + timedelta(days=n)
-    return {"Country": "Singapore", "CountryCode": "SG", "Province": "", "City": "",
-            "Cases": cases, "Status": "confirmed", "Date": f"{when}T00:00:00Z", **fields}
-
-
-def response(path: Path, days: list[dict[str, Any]]) -> str:
-    path.write_text(json.dumps(days, indent=2), encoding="utf-8")
-    return str(path)
+__all__ = ["server"]  # the fixture, used by name
 
 
 def db(work: Path) -> Path:

@@ -7,11 +7,11 @@ values is quarantined with every reason."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sluice import kinds
 from sluice.contracts import Contract, Field, OnInvalid
 from sluice.pipelines.cars.dataset import ATTRIBUTES, LEVELS
+from sluice.staging import ContractLines
 
 TARGET = "cars.evaluations"
 INPUTS = ATTRIBUTES[:-1]
@@ -29,25 +29,10 @@ def _text(value: str) -> str:
 
 
 @dataclass(frozen=True)
-class CarRecords:
+class CarRecords(ContractLines):
     """The `staging.RecordReader` of Car Evaluation files: one line, one car."""
 
-    @property
-    def record_columns(self) -> list[str]:
-        return CONTRACT.names
-
-    def staging_columns(self) -> str:
-        return CONTRACT.staging_columns()
-
-    def for_file(self, path: Path) -> CarRecords:
-        return self
-
-    @property
-    def deferred(self) -> bool:
-        return False  # one file, or a few: read file by file
-
-    def line_constants(self) -> str:
-        return ""
+    contract = CONTRACT
 
     def records_sql(self, source: str) -> str:
         """Every line of `source`: `blank`, the seven values and `car_key` for a good

@@ -13,11 +13,10 @@ quarantined with every reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sluice import kinds
 from sluice.contracts import DUPLICATE_FIELD, INVALID_JSON, NOT_AN_OBJECT, Contract, Field
-from sluice.staging import sql_string
+from sluice.staging import ContractLines, sql_string
 
 TARGET = "covid.observations"
 
@@ -54,28 +53,12 @@ class Response:
 
 
 @dataclass(frozen=True)
-class CovidRecords:
+class CovidRecords(ContractLines):
     """The `staging.RecordReader` of a landed response: one element of the API's array
     a line (`land.landed_lines`)."""
 
+    contract = CONTRACT
     response: Response
-
-    @property
-    def record_columns(self) -> list[str]:
-        return CONTRACT.names
-
-    def staging_columns(self) -> str:
-        return CONTRACT.staging_columns()
-
-    def for_file(self, path: Path) -> CovidRecords:
-        return self
-
-    @property
-    def deferred(self) -> bool:
-        return False
-
-    def line_constants(self) -> str:
-        return ""
 
     def records_sql(self, source: str) -> str:
         """Every line of `source`: `blank`, the target's columns for a good day, and for
