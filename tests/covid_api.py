@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-ARCHIVE = Path(__file__).parent.parent.parent / "shared" / "datasets" / "covid" / \
-    "singapore-confirmed.json"
+# A real archived response of the public API (1,142 days; covid19api.com, figures from
+# the JHU CSSE COVID-19 Data Repository, CC BY 4.0), shipped so that every machine has it.
+ARCHIVE = Path(__file__).parent / "fixtures" / "singapore-confirmed.json"
 DAYS = [{"Country": "Singapore", "Cases": n * 10, "Status": "confirmed",
          "Date": f"2020-03-{n:02d}T00:00:00Z"} for n in range(1, 8)]
 PATH = "/country/singapore/status/confirmed"

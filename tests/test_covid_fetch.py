@@ -95,9 +95,8 @@ def test_a_refused_connection_is_tried_again_then_reported() -> None:
 
 
 def test_a_file_holding_a_response(tmp_path: Path) -> None:
-    if ARCHIVE.exists():
-        got = fetch(str(ARCHIVE))
-        assert len(got.records) == 1_142 and got.records[0]["Cases"] == 1
+    got = fetch(str(ARCHIVE))
+    assert len(got.records) == 1_142 and got.records[0]["Cases"] == 1
     with pytest.raises(FetchError, match="no such file"):
         fetch(str(tmp_path / "missing.json"))
     with pytest.raises(FetchError, match="a folder, not a file"):
