@@ -101,6 +101,11 @@ class Aggregates(Protocol):
 
     def clear(self) -> None: ...
 
+    def lost(self) -> bool:
+        """Whether the store may have lost what it held since this was last asked (a
+        flushed or replaced Redis): then the whole log is counted again."""
+        ...
+
 
 class MemoryAggregates:
     """The aggregates in this process's memory: the embedded service, with no Redis."""
@@ -150,6 +155,9 @@ class MemoryAggregates:
         self._sent[uuid] = self._sent.get(uuid, 0) + 1
         for symbol, at in self._opened.get(uuid, {}).items():
             insort(self._followups[symbol], at)
+
+    def lost(self) -> bool:
+        return False  # it lives and dies with the process
 
     def marks(self, segments: Sequence[str] | None = None) -> dict[str, Mark]:
         with self._lock:
@@ -301,6 +309,11 @@ class RedisAggregates:
         args: list[str | int] = [self.prefix, segment, first, offset, _batch_lines(events)]
         with self._reachable():
             return _mark(self._apply(args=args))
+
+    def lost(self) -> bool:
+        # A key set once: when it is gone, so may be everything else under the prefix.
+        with self._reachable():
+            return bool(self.client.set(f"{self.prefix}kept", "1", nx=True))
 
     def marks(self, segments: Sequence[str] | None = None) -> dict[str, Mark]:
         key = f"{self.prefix}marks"

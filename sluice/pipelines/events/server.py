@@ -116,10 +116,15 @@ class Housekeeper:
     def catch_up(self, full: bool = True) -> int:
         """Count what the aggregates lack: in every segment (`full`), or in the open
         ones, those closed since the last look, and those just closed for a dead
-        process. A full pass every `FULL_CATCH_UP_EVERY` seconds, and right after the
-        store was down, finds anything else (a flushed Redis, say)."""
+        process. A full pass every `FULL_CATCH_UP_EVERY` seconds, right after the store
+        was down, and as soon as it lost what it held (a flushed Redis), finds anything
+        else."""
         recovered = recover(self.folder)
         paths: list[Path] | None = None
+        try:
+            full = self.aggregates.lost() or full
+        except StoreUnavailable:
+            full = True  # counted once it is back, below
         if not full:
             current = open_segments(self.folder)
             names = {segment_name(path) for path in current}
