@@ -74,3 +74,11 @@ def test_wrong_values_and_files_are_clear_errors(tmp_path: Path) -> None:
     assert "is not a saved cars model" in damaged.stderr and "sluice cars train" in damaged.stderr
     for result in (wrong, missing, damaged):
         assert "Traceback" not in result.stderr
+
+
+def test_too_few_cars_to_train_on_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "few.data").write_text("vhigh,vhigh,2,2,small,low,unacc\n"
+                                       "low,low,2,2,small,low,unacc\n", encoding="utf-8")
+    failed = sluice("cars", "train", "few.data", "--model", "m.joblib", cwd=tmp_path, expect=2)
+    assert "too few cars to train on (low 1, vhigh 1)" in failed.stderr
+    assert "Traceback" not in failed.stderr and not (tmp_path / "m.joblib").exists()

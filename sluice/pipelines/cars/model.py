@@ -31,7 +31,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 from sklearn.tree import DecisionTreeClassifier
 
-from sluice.pipelines.cars.dataset import LEVELS, CarData, unknown_value
+from sluice.pipelines.cars.dataset import LEVELS, CarData, CarDataError, unknown_value
 
 FEATURES = ("maint", "doors", "lug_boot", "safety", "class")
 TARGET = "buying"
@@ -93,7 +93,9 @@ class TrainedModel:
 
 
 def train(data: CarData, seed: int = 7) -> TrainedModel:
-    """Choose, score and fit the model (see the module's docstring)."""
+    """Choose, score and fit the model (see the module's docstring); a CarDataError
+    says why the data is too little to do it honestly."""
+    _check_enough(data)
     x, y = features(data.rows), np.array([row[TARGET] for row in data.rows])
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=TEST_SHARE, stratify=y, random_state=seed)
@@ -114,6 +116,20 @@ def train(data: CarData, seed: int = 7) -> TrainedModel:
     final = candidates(seed)[report.chosen].fit(x, y)
     report.classes = [str(c) for c in final.classes_]
     return TrainedModel(final, report)
+
+
+# Each buying price present needs this many cars: a stratified test split and 5 folds of
+# the rest, every one holding each price.
+MIN_PER_PRICE = 2 * FOLDS
+
+
+def _check_enough(data: CarData) -> None:
+    counts = Counter(row[TARGET] for row in data.rows)
+    found = ", ".join(f"{price} {counts[price]:,}" for price in LEVELS[TARGET] if counts[price])
+    if len(counts) < 2 or min(counts.values()) < MIN_PER_PRICE:
+        raise CarDataError(
+            f"too few cars to train on ({found or 'none'}): at least two buying prices, "
+            f"each with at least {MIN_PER_PRICE} cars, are needed")
 
 
 def check_answers(answers: dict[str, str]) -> None:
