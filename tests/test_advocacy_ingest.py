@@ -89,16 +89,16 @@ def test_sentinels_become_null_and_each_is_an_issue(work: Path) -> None:
                      "FROM advocacy.tasks") == [(None, None, None, None, 3, None)]
     assert issues(work) == {
         ("advocate", "name", '"???"', "placeholder"),
-        ("advocate", "email", '"invalid-email"', "invalid email"),
-        ("advocate", "instagram_handle", '"#error_handle"', "invalid handle"),
+        ("advocate", "email", '"invalid-email"', "placeholder"),
+        ("advocate", "instagram_handle", '"#error_handle"', "placeholder"),
         ("advocate", "tiktok_handle", "null", "missing"),
-        ("advocate", "joined_at", '"not-a-date"', "not a date"),
+        ("advocate", "joined_at", '"not-a-date"', "placeholder"),
         ("membership", "program_id", '""', "empty"),
         ("membership", "brand", "12345", "number instead of text"),
-        ("membership", "total_sales_attributed", '"no-data"', "not a number"),
+        ("membership", "total_sales_attributed", '"no-data"', "placeholder"),
         ("task", "platform", "42", "number instead of text"),
-        ("task", "post_url", '"broken_link"', "not a URL"),
-        ("task", "likes", '"NaN"', "not a number"),
+        ("task", "post_url", '"broken_link"', "placeholder"),
+        ("task", "likes", '"NaN"', "placeholder"),
         ("task", "comments", "null", "missing"),
         ("task", "reach", "-100", "negative"),
     }
@@ -290,6 +290,6 @@ def test_json_lines_file_of_advocates(work: Path) -> None:
         ("export.jsonl:4", 4, ["invalid JSON, cut inside a string"]),
         ("export.jsonl:7", 7, ["invalid UTF-8"])]
     assert query(db, "SELECT field, rule FROM advocacy.dq_issues WHERE source_file = "
-                     "'export.jsonl:6'") == [("instagram_handle", "invalid handle")]
+                     "'export.jsonl:6'") == [("instagram_handle", "placeholder")]
     again = sluice_json("advocacy", "ingest", "export.jsonl", cwd=work)
     assert (again["files_skipped"], again["loaded"]) == (1, 0)

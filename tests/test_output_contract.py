@@ -33,8 +33,11 @@ RUNS_ROW = ["run_id", "pipeline", "verb", "status", "started", "finished", "seco
 # The words of a run's counts in every text table (ingest, runs, demo).
 TEXT_COUNTS = ["files", "skipped", "unreadable", "read", "loaded", "duplicates", "rejected"]
 ADVOCACY_VIEWS = ["files", "top_advocates_by_sales", "top_advocates_by_engagement",
-                  "top_advocates_by_reach", "engagement_by_platform", "sales_by_brand",
-                  "outliers", "data_quality_issues"]
+                  "top_advocates_by_reach", "sales_concentration", "engagement_by_platform",
+                  "sales_by_brand", "engagement_by_brand", "sales_by_program",
+                  "engagement_by_program", "engagement_and_sales",
+                  "sales_by_engagement_quartile", "outliers", "data_quality_issues",
+                  "data_quality_by_field", "data_quality_by_platform"]
 
 
 def votes_file(work: Path) -> Path:
@@ -179,18 +182,29 @@ def test_view_sql_is_portable(view: View) -> None:
 
 def test_report_json_carries_the_views_by_name_with_numbers(advocacy_warehouse: Path) -> None:
     report = sluice_json("advocacy", "report", cwd=advocacy_warehouse)
-    assert list(report) == [*ADVOCACY_VIEWS, "findings"]
-    assert {k: list(rows[0]) for k, rows in report.items() if k != "findings"} == {
+    assert list(report) == [*ADVOCACY_VIEWS, "more", "settings", "totals", "findings"]
+    assert set(report["more"]) == set(ADVOCACY_VIEWS)
+    # The columns the report had before it grew come first, or are all there (advocacy's
+    # group sections rank their rows: `rank` leads).
+    assert {k: list(report[k][0])[:len(old)] for k, old in {
         "files": ["outcome", "files"],
         "top_advocates_by_sales": ["rank", "name", "advocate_id", "sales"],
         "top_advocates_by_engagement": ["rank", "name", "advocate_id", "engagement",
                                         "engagement_rate"],
         "top_advocates_by_reach": ["rank", "name", "advocate_id", "reach"],
-        "engagement_by_platform": ["platform", "tasks", "tasks_measured", "engagement", "reach",
-                                   "engagement_rate"],
-        "sales_by_brand": ["brand", "memberships", "memberships_with_sales", "sales"],
+        "outliers": ["metric", "advocates", "fence", "largest"],
+        "data_quality_issues": ["entity", "field", "rule", "issues"]}.items()} == {
+        "files": ["outcome", "files"],
+        "top_advocates_by_sales": ["rank", "name", "advocate_id", "sales"],
+        "top_advocates_by_engagement": ["rank", "name", "advocate_id", "engagement",
+                                        "engagement_rate"],
+        "top_advocates_by_reach": ["rank", "name", "advocate_id", "reach"],
         "outliers": ["metric", "advocates", "fence", "largest"],
         "data_quality_issues": ["entity", "field", "rule", "issues"]}
+    assert {"platform", "tasks", "tasks_measured", "engagement", "reach",
+            "engagement_rate"} <= set(report["engagement_by_platform"][0])
+    assert {"brand", "memberships", "memberships_with_sales", "sales"} <= set(
+        report["sales_by_brand"][0])
     numbers = [row[key] for rows, key in (
         (report["top_advocates_by_sales"], "sales"),
         (report["top_advocates_by_engagement"], "engagement_rate"),
@@ -198,8 +212,8 @@ def test_report_json_carries_the_views_by_name_with_numbers(advocacy_warehouse: 
         (report["files"], "files")) for row in rows]
     assert numbers and all(isinstance(n, int | float) and not isinstance(n, bool)
                            for n in numbers)
-    assert len(report["top_advocates_by_sales"]) == 5
-    assert all(isinstance(f, str) for f in report["findings"]) and len(report["findings"]) == 2
+    assert len(report["top_advocates_by_sales"]) == 10
+    assert all(isinstance(f, str) for f in report["findings"]) and len(report["findings"]) == 6
 
 
 def test_report_text_prints_exactly_the_views_and_the_findings(
@@ -207,10 +221,13 @@ def test_report_text_prints_exactly_the_views_and_the_findings(
     printed = sluice("advocacy", "report", cwd=advocacy_warehouse).stdout
     findings = sluice_json("advocacy", "report", cwd=advocacy_warehouse)["findings"]
     titles = [v.title for p in pipelines() if p.name == "advocacy" for v in p.views]
+    # Outside the tables: a heading of two lines, the findings, then each view's title,
+    # its notes (indented), and a line counting its rows or saying what it left out.
     outside_tables = [line for line in printed.splitlines()
-                      if line and line[0] not in "┏┃┡│└" and not re.fullmatch(
-                          r"[0-9,]+ rows?", line)]
-    assert outside_tables == [*titles, *findings]
+                      if line and line[0] not in "┏┃┡│└" and not line.startswith("  ")
+                      and not re.fullmatch(r"[0-9,]+ rows?|… [0-9,]+ more .*", line)]
+    assert outside_tables[2:] == ["What the data says", *(f"- {f}" for f in findings),
+                                  *titles]
 
 
 def test_votes_outliers_json_and_text_are_the_view(work: Path) -> None:

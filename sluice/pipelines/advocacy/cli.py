@@ -11,8 +11,9 @@ from sluice import console
 from sluice.cli_options import JsonOption, WarehouseOption, check_folder_target, pipeline_app
 from sluice.lifecycle import check_all_read
 from sluice.pipelines import advocacy
+from sluice.pipelines.advocacy import text
 from sluice.pipelines.advocacy.generate import generate_advocates
-from sluice.pipelines.advocacy.report import build_report
+from sluice.pipelines.advocacy.report import MIN_TASKS, TOP, Settings, build_report
 from sluice.pipelines.advocacy.sources import BATCH_FILES
 from sluice.warehouse import Warehouse
 
@@ -55,9 +56,25 @@ def advocacy_generate(
 
 
 @app.command("report")
-def advocacy_report(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
-    """Print the headline insights: top advocates, platforms, brands, outliers, quality."""
+def advocacy_report(
+    warehouse: WarehouseOption = None,
+    top: Annotated[int, typer.Option(
+        "--top", min=1, help="Rows of each list; a line says what the rest hold.")] = TOP,
+    every_row: Annotated[bool, typer.Option(
+        "--all", help="Every row of every list (overrides --top).")] = False,
+    min_tasks: Annotated[int, typer.Option(
+        "--min-tasks", min=1,
+        help="Measured tasks a rate needs to be ranked.")] = MIN_TASKS,
+    json: JsonOption = False,
+) -> None:
+    """Who the best advocates are; which platforms, brands and programs perform; whether
+    engagement goes with sales; data quality. Each answer with how sure it is."""
+    settings = Settings(top=None if every_row else top, min_tasks=min_tasks)
     with Warehouse(warehouse, must_exist=True) as wh:
         advocacy.build_models(wh)
-        report = build_report(wh)
-    console.show_views(report.views, json, report.findings)
+        report = build_report(wh, settings)
+        where = wh.destination.shown
+    if json:
+        console.print_json(report.as_json())
+    else:
+        text.show(report, where)

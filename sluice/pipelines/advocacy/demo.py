@@ -20,5 +20,5 @@ def run_demo(warehouse: Warehouse, folder: Path, progress: Progress) -> dict[str
     run = advocacy.ingest(warehouse, str(folder), progress)
     report = build_report(warehouse)
     summary = run_totals(run)
-    summary["headline"] = " ".join(report.findings)
+    summary["headline"] = report.headline
     return summary

@@ -1,7 +1,8 @@
 -- Outliers among advocates' totals, by Tukey's far-out fence: a value above
 -- Q3 + 3 x IQR. Sales and engagement are heavily right-skewed (a few viral posts, a few
 -- big accounts), so a z-score, whose mean and deviation the outliers themselves inflate,
--- would hide them; quartiles are not moved by the extremes.
+-- would hide them; quartiles are not moved by the extremes. Engagement is an advocate's
+-- engagement over their measured tasks (10_engagement.sql).
 CREATE OR REPLACE VIEW advocacy.outliers AS
 WITH totals AS (
     SELECT advocate_id, name, 'sales' AS metric, CAST(sales AS DOUBLE) AS value
