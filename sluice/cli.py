@@ -57,19 +57,12 @@ def demo(
         console.print_demo(report)
 
 
-@app.command("runs")
-def runs(
-    limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 20,
-    warehouse: WarehouseOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Show the ledger: recent runs and their counts."""
-    from sluice.ledger import recent_runs
+# Operators' tools, each in its own module.
+from sluice.cli_operations import quarantine_app, runs_command, trace_command  # noqa: E402
+from sluice.query import sql_command, tables_command  # noqa: E402
 
-    with Warehouse(warehouse, read_only=True) as wh:
-        result = recent_runs(wh, limit)
-    if json:
-        console.print_json(result.dicts())
-    else:
-        console.print_runs(result)
-
+app.command("runs")(runs_command)
+app.add_typer(quarantine_app, name="quarantine")
+app.command("trace")(trace_command)
+app.command("sql")(sql_command)
+app.command("tables")(tables_command)

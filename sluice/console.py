@@ -53,20 +53,23 @@ def print_json(payload: Any) -> None:
     print(to_json(payload))
 
 
-def to_json(value: Any, indent: str = "") -> str:
-    """JSON text, indented by two spaces. Decimals are JSON numbers with all their digits
-    (json.dumps would need them as strings or floats); times are `iso_time`; NaN and
-    infinities, which JSON cannot carry, are null."""
-    inner = indent + "  "
+def to_json(value: Any, indent: str | None = "") -> str:
+    """JSON text, indented by two spaces (`indent=None`: on one line, for JSON Lines).
+    Decimals are JSON numbers with all their digits (json.dumps would need them as
+    strings or floats); times are `iso_time`; NaN and infinities, which JSON cannot
+    carry, are null."""
+    inner = None if indent is None else indent + "  "
+    start, between, end = (("", ", ", "") if indent is None
+                           else ("\n" + (inner or ""), ",\n" + (inner or ""), "\n" + indent))
     if isinstance(value, Mapping):
         if not value:
             return "{}"
-        items = (f"{inner}{json.dumps(str(k))}: {to_json(v, inner)}" for k, v in value.items())
-        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+        items = (f"{json.dumps(str(k))}: {to_json(v, inner)}" for k, v in value.items())
+        return "{" + start + between.join(items) + end + "}"
     if isinstance(value, list | tuple):
         if not value:
             return "[]"
-        return "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + f"\n{indent}]"
+        return "[" + start + between.join(to_json(v, inner) for v in value) + end + "]"
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
     if isinstance(value, Decimal):

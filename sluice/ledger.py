@@ -4,13 +4,15 @@ that every record read was loaded, counted as a duplicate, or rejected."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sluice.errors import LedgerMismatch
 from sluice.paths import shown
-from sluice.quarantine import settle_partial_folders
+from sluice.quarantine import settle_partial_folders, supersede_earlier
 from sluice.warehouse import Result, Warehouse
 
 LEDGER_DDL = """
@@ -110,6 +112,8 @@ class RunSummary:
     # Files loaded whole with nothing to report (read = loaded = one record each), counted
     # but not listed: a run over a million small files keeps no object per file.
     clean_files: int = 0
+    # Writes of the run's own, done in its transaction just before the ledger's rows.
+    in_transaction: list[Callable[[Warehouse], None]] = field(default_factory=list)
 
     def total(self, counter: str) -> int:
         listed = sum(int(getattr(f, counter)) for f in self.files)
@@ -207,6 +211,7 @@ def record_files(warehouse: Warehouse, run: RunSummary) -> None:
         for f in run.files
     ]
     warehouse.destination.insert_rows("sluice.files", rows)
+    supersede_earlier(warehouse, run.run_id, run.pipeline)
     run.status = SUCCEEDED
     warehouse.destination.execute(
         "UPDATE sluice.runs SET finished = ?, status = ?, files = ?, files_skipped = ?, "
@@ -290,22 +295,32 @@ RUN_COLUMNS = ["run_id", "pipeline", "verb", "status", "started", "finished", "s
                "rejected", "error"]
 
 
-def recent_runs(warehouse: Warehouse, limit: int) -> Result:
-    """The newest runs first, under the names a run's summary uses (`RunSummary.as_dict`).
-    Times are the ledger's (UTC, no zone); seconds and the count of unreadable files are
-    computed here, so the SQL is plain and runs on every destination."""
+def recent_runs(warehouse: Warehouse, limit: int, pipeline: str | None = None,
+                run_id: int | None = None) -> Result:
+    """The newest runs first (of one pipeline, or the one run asked for), under the
+    names a run's summary uses (`RunSummary.as_dict`). Times are the ledger's (UTC, no
+    zone); seconds and the count of unreadable files are computed here, so the SQL is
+    plain and runs on every destination."""
     destination = warehouse.destination
     if not destination.table_exists("sluice", "runs"):
         return Result(RUN_COLUMNS, [])
+    tests, params = ["1 = 1"], list[Any]()
+    if pipeline is not None:
+        tests.append("pipeline = ?")
+        params.append(pipeline)
+    if run_id is not None:
+        tests.append("run_id = ?")
+        params.append(run_id)
     runs = destination.query(
         "SELECT run_id, pipeline, verb, status, started, finished, files, files_skipped, "
         "records_read, loaded, duplicates, rejected, error "
-        "FROM sluice.runs ORDER BY run_id DESC LIMIT ?", [limit]).rows
+        f"FROM sluice.runs WHERE {' AND '.join(tests)} ORDER BY run_id DESC LIMIT ?",
+        [*params, limit]).rows
     unreadable: dict[int, int] = {}
     if runs:
         unreadable = {int(run_id): int(count) for run_id, count in destination.query(
             "SELECT run_id, count(*) FROM sluice.files WHERE status = ? AND run_id >= ? "
-            "GROUP BY run_id", [UNREADABLE, runs[-1][0]]).rows}
+            "AND run_id <= ? GROUP BY run_id", [UNREADABLE, runs[-1][0], runs[0][0]]).rows}
     rows = []
     for (run_id, pipeline, verb, status, started, finished, files, skipped, read, loaded,
          duplicates, rejected, error) in runs:
@@ -314,6 +329,17 @@ def recent_runs(warehouse: Warehouse, limit: int) -> Result:
                      skipped, None if files is None else unreadable.get(run_id, 0), read,
                      loaded, duplicates, rejected, error))
     return Result(RUN_COLUMNS, rows)
+
+
+FILE_COLUMNS = ["file_id", "path", "status", "read", "loaded", "duplicates", "rejected",
+                "note", "size", "sha256"]
+
+
+def run_files(warehouse: Warehouse, run_id: int) -> Result:
+    """One run's inputs as the ledger recorded them, in the order they were offered."""
+    return Result(FILE_COLUMNS, warehouse.destination.query(
+        "SELECT file_id, path, status, records_read, loaded, duplicates, rejected, note, "
+        "size, sha256 FROM sluice.files WHERE run_id = ? ORDER BY file_id", [run_id]).rows)
 
 
 def _now() -> datetime:

@@ -37,6 +37,8 @@ def committing(warehouse: Warehouse, run: RunSummary) -> Iterator[None]:
     write and before the commit."""
     with warehouse.transaction():
         yield
+        for write in run.in_transaction:
+            write(warehouse)
         ledger.record_files(warehouse, run)
         crash_point("before-commit")
 

@@ -15,6 +15,7 @@ from sluice.quarantine import QUARANTINE_COLUMNS
 from sluice.staging import (
     STAGED,
     STAGED_BROKEN,
+    STAGED_FILES,
     STAGED_REJECTS,
     StagedFile,
     any_refused,
@@ -27,7 +28,8 @@ from sluice.warehouse import Warehouse
 VERDICTS = "verdicts"
 # The target's rows whose key a staged row carries: what classification compares with.
 KNOWN = "known_rows"
-LINEAGE_COLUMN = "_file_id"
+LINEAGE_COLUMN = "_file_id"  # the ledger's file the row came from
+LINE_COLUMN = "_line"  # its line in that file (NULL: loaded before sluice kept lines)
 DUPLICATE, CONFLICT = "duplicate", "conflict"
 VALID = "s.reasons IS NULL AND NOT s.blank"
 
@@ -44,7 +46,8 @@ def target_ddl(contract: Contract, target: str) -> str:
     return (
         f"CREATE SCHEMA IF NOT EXISTS {schema};\n"
         f"CREATE TABLE IF NOT EXISTS {target} (\n    {contract.columns_ddl()},\n"
-        f"    {LINEAGE_COLUMN} BIGINT NOT NULL\n);"
+        f"    {LINEAGE_COLUMN} BIGINT NOT NULL,\n    {LINE_COLUMN} BIGINT\n);\n"
+        f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {LINE_COLUMN} BIGINT;"
     )
 
 
@@ -75,12 +78,12 @@ def classify(warehouse: Warehouse, contract: Contract, target: str) -> None:
         WHERE {VALID};
 
         CREATE OR REPLACE TEMP TABLE {VERDICTS} AS
-        SELECT s.rowid AS row, s.file_id,
+        SELECT s.rowid AS row, s.file_id, CAST(s.{key} AS VARCHAR) AS key,
                CASE WHEN {same_content(contract, "s", "t")} THEN '{DUPLICATE}' ELSE '{CONFLICT}' END AS verdict
         FROM {STAGED} s JOIN {KNOWN} t ON s.{key} = t.{key}
         WHERE {VALID}
         UNION ALL
-        SELECT later.row, later.file_id,
+        SELECT later.row, later.file_id, CAST(later.{key} AS VARCHAR),
                CASE WHEN {same_content(contract, "later", "first")} THEN '{DUPLICATE}' ELSE '{CONFLICT}' END
         FROM repeats later JOIN repeats first ON first.{key} = later.{key} AND first.rn = 1
         WHERE later.rn > 1 AND later.{key} NOT IN (
@@ -114,17 +117,22 @@ def _known_rows(warehouse: Warehouse, contract: Contract, target: str) -> None:
                          KNOWN)
 
 
-def load_new(warehouse: Warehouse, contract: Contract, target: str, file_ids: list[int]
+def load_new(warehouse: Warehouse, contract: Contract, target: str, files: list[StagedFile]
              ) -> dict[int, int] | None:
-    """Insert every valid staged row that has no verdict against it. On a destination
-    apart from the engine, returns the rows sent per file, checked against the number
-    the destination says it stored (counting them there again would scan the target)."""
+    """Insert every valid staged row that has no verdict against it, with its file and
+    line. On a destination apart from the engine, returns the rows sent per file, checked
+    against the number the destination says it stored (counting them there again would
+    scan the target)."""
+    file_ids = [f.file_id for f in files]
     columns = ", ".join(f's."{n}"' for n in contract.names)
-    new_rows = (f"SELECT {columns}, s.file_id FROM {STAGED} s ANTI JOIN {VERDICTS} v "
-                f"ON s.rowid = v.row WHERE {VALID}")
+    note_staged_files(warehouse, files)
+    line = line_number_sql("s.file_id", "s.rowid - f.first_rowid", not any_refused(warehouse))
+    new_rows = (f"SELECT {columns}, s.file_id, {line} AS line "
+                f"FROM {STAGED} s JOIN {STAGED_FILES} f USING (file_id) "
+                f"ANTI JOIN {VERDICTS} v ON s.rowid = v.row WHERE {VALID}")
     destination = warehouse.destination
-    stored = destination.push(target, [*(f'"{n}"' for n in contract.names), LINEAGE_COLUMN],
-                              new_rows)
+    stored = destination.push(target, [*(f'"{n}"' for n in contract.names), LINEAGE_COLUMN,
+                                       LINE_COLUMN], new_rows)
     if destination.shares_engine:
         return None
     if len(file_ids) == 1:
@@ -180,12 +188,14 @@ def _quarantine_conflicts(
             WHERE position IN (SELECT unnest(?))
         """, [positions])
         drop_scan_rejects(warehouse)
-        warehouse.destination.push("sluice.quarantine", QUARANTINE_COLUMNS, f"""
+        warehouse.destination.push("sluice.quarantine", [*QUARANTINE_COLUMNS, "record_key"], f"""
             SELECT ? AS run_id, ? AS pipeline, ? AS file_id, ? AS source_file,
-                   {line_number_sql("?", "position")} AS line_number, line AS raw,
-                   [?] AS reasons
-            FROM conflict_lines ORDER BY position
-        """, [run_id, pipeline, f.file_id, f.shown, f.file_id, reason])
+                   {line_number_sql("?", "c.position")} AS line_number, c.line AS raw,
+                   [?] AS reasons, v.key AS record_key
+            FROM conflict_lines c JOIN {VERDICTS} v
+                 ON v.file_id = ? AND v.row - {f.first_rowid:d} = c.position
+            ORDER BY c.position
+        """, [run_id, pipeline, f.file_id, f.shown, f.file_id, reason, f.file_id])
 
 
 def conflict_reason(contract: Contract) -> str:

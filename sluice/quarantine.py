@@ -20,8 +20,12 @@ CREATE TABLE IF NOT EXISTS sluice.quarantine (
     source_file VARCHAR NOT NULL,
     line_number BIGINT,
     raw         VARCHAR,
-    reasons     VARCHAR[] NOT NULL
+    reasons     VARCHAR[] NOT NULL,
+    superseded_by BIGINT,   -- the run that read a newer version of its file, or replayed it
+    record_key  VARCHAR     -- a conflict's key: the loaded row it lost to has the same
 );
+ALTER TABLE sluice.quarantine ADD COLUMN IF NOT EXISTS superseded_by BIGINT;
+ALTER TABLE sluice.quarantine ADD COLUMN IF NOT EXISTS record_key VARCHAR;
 """
 
 PARTIAL = ".partial"
@@ -33,6 +37,57 @@ QUARANTINE_COLUMNS = ("run_id", "pipeline", "file_id", "source_file", "line_numb
 
 def ensure_quarantine(warehouse: Warehouse) -> None:
     warehouse.destination.execute(QUARANTINE_DDL)
+
+
+ADDED_COLUMNS = {"superseded_by": "BIGINT", "record_key": "VARCHAR"}
+
+
+def readable_quarantine(warehouse: Warehouse) -> str:
+    """`sluice.quarantine` for a reader, as a table expression with every column: a
+    warehouse written before a column was added (and opened read-only, so not migrated)
+    has it as NULL."""
+    present = {str(name) for (name,) in warehouse.destination.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'sluice' "
+        "AND table_name = 'quarantine'").rows}
+    missing = [f"CAST(NULL AS {kind}) AS {name}" for name, kind in ADDED_COLUMNS.items()
+               if name not in present]
+    if not missing:
+        return "sluice.quarantine"
+    return f"(SELECT *, {', '.join(missing)} FROM sluice.quarantine)"
+
+
+def supersede_earlier(warehouse: Warehouse, run_id: int, pipeline: str) -> None:
+    """The run read new versions of some sources (a path read before, with new content:
+    its files in the ledger that are loaded or rejected): their earlier runs' rejected
+    records are superseded by it (kept, marked with its run id) rather than left beside
+    the new version's. Call inside the run's transaction, after its ledger rows."""
+    ensure_quarantine(warehouse)
+    warehouse.destination.execute(
+        "UPDATE sluice.quarantine SET superseded_by = ? WHERE pipeline = ? AND run_id < ? "
+        "AND superseded_by IS NULL AND source_file IN (SELECT path FROM sluice.files "
+        "WHERE run_id = ? AND status IN ('loaded', 'rejected'))",
+        [run_id, pipeline, run_id, run_id])
+
+
+def supersede_replayed(warehouse: Warehouse, run_id: int,
+                       records: list[tuple[int, int | None]]) -> None:
+    """The records a replay run offered again: their outcome is now the replay's."""
+    by_file: dict[int, list[int]] = {}
+    for file_id, line in records:
+        if line is None:
+            warehouse.destination.execute(
+                "UPDATE sluice.quarantine SET superseded_by = ? WHERE file_id = ? "
+                "AND line_number IS NULL AND superseded_by IS NULL", [run_id, file_id])
+        else:
+            by_file.setdefault(file_id, []).append(line)
+    for file_id, lines in by_file.items():
+        for start in range(0, len(lines), 1_000):
+            chunk = lines[start:start + 1_000]
+            marks = ", ".join("?" for _ in chunk)
+            warehouse.destination.execute(
+                f"UPDATE sluice.quarantine SET superseded_by = ? WHERE file_id = ? "
+                f"AND line_number IN ({marks}) AND superseded_by IS NULL",
+                [run_id, file_id, *chunk])
 
 
 def run_folder(warehouse: Warehouse, run_id: int) -> Path:

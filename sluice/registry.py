@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import typer
 
-    from sluice.ingest import Progress
+    from sluice.ingest import KeyedLines, Progress
     from sluice.warehouse import Result, Warehouse
 
 # A pipeline's demo step: generate input under the folder, ingest it, answer; returns its
@@ -53,6 +53,24 @@ class View:
 
 
 @dataclass(frozen=True)
+class Traced:
+    """A table whose rows `sluice trace` finds by key: which rows a key names (a column,
+    or `key_sql`, an expression over the table's columns), and the columns naming each
+    row's file (the ledger's file id) and its line in that file (None: not kept, as for
+    a record that is a whole document)."""
+
+    table: str
+    key: str
+    key_sql: str | None = None
+    file_column: str = "_file_id"
+    line_column: str | None = "_line"
+
+    @property
+    def key_expression(self) -> str:
+        return self.key_sql if self.key_sql is not None else f'CAST("{self.key}" AS VARCHAR)'
+
+
+@dataclass(frozen=True)
 class Pipeline:
     """What a pipeline declares about itself, once, in its package's `__init__.py`."""
 
@@ -63,6 +81,11 @@ class Pipeline:
     demo: DemoStep | None = None
     views: tuple[View, ...] = ()  # what its report verb prints, in this order
     models: Traversable | None = None  # its folder of model files (`*.sql`)
+    traced: tuple[Traced, ...] = ()  # its tables whose rows `sluice trace` finds
+    # How `sluice quarantine replay` offers its rejected records again: the spec of its
+    # ingest, when a record is one line that stands on its own (None: not replayable).
+    replay_spec: KeyedLines | None = None
+    replay_refusal: str = "its records cannot be offered again on their own"
 
     def model_files(self) -> list[Traversable]:
         """Its model files, in the order they run (by name): written once in DuckDB's

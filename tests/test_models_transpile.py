@@ -169,6 +169,19 @@ def _votes() -> list[tuple[Any, ...]]:
 
 
 ROWS["blog_analysis.votes"] = _votes()
+# The documents behind the advocates: file 2 holds two versions of Ann (one replaced by
+# the other), file 3's was repaired; files 8 and 9 were quarantined (file_summary). Issues
+# on the tasks' own keys, and a program whose memberships name two brands.
+ROWS["advocacy.raw_records"] = [
+    (file_id, f"f{file_id}.json", file_id == 3, f'{{"n": {n}}}', f"{n:064}")
+    for n, file_id in enumerate((2, 2, 3, 4, 5, 6, 7), start=1)]
+ROWS["advocacy.rejected_documents"] = [(8, "f8.json", "8" * 64), (9, "f9.json", "9" * 64)]
+ROWS["advocacy.dq_issues"] += [
+    (3, "f3.json", "task", f"{BO}#1#3", "comments", None, "missing", BO),
+    (4, "f4.json", "task", f"{CY}#1#5", "platform", "7", "number instead of text", CY),
+    (4, "f4.json", "task", f"{CY}#1#6", "reach", None, "missing", CY),
+]
+ROWS["advocacy.memberships"].append((f"{DI}#2", DI, P2, "Acme Outdoor", Decimal("5.00"), 5))
 # Two applicants share Lee_3864b (same last name, same birthday); one holds Tan_b8a7a.
 ROWS["applications.successful"] = [
     ("Ann", "Lee", "ann@example.com", date(1986, 1, 10), "12345678", True, "Lee_3864b",
@@ -283,11 +296,19 @@ def postgres(postgres_url: str) -> Iterator[Any]:
 
 
 def _load(run: Any, placeholder: str) -> None:
+    """The rows, each into the table's first columns (a lineage column added since, such
+    as `_line`, is left NULL)."""
     for table, rows in ROWS.items():
         if rows:
+            schema, name = table.split(".")
+            columns = [c for (c,) in run(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                f"{placeholder} AND table_name = {placeholder} ORDER BY ordinal_position",
+                (schema, name)).fetchall()][:len(rows[0])]
             marks = ", ".join([placeholder] * len(rows[0]))
+            named = ", ".join(f'"{c}"' for c in columns)
             for row in rows:
-                run(f"INSERT INTO {table} VALUES ({marks})", row)
+                run(f"INSERT INTO {table} ({named}) VALUES ({marks})", row)
 
 
 def _build(run: Any, dialect: str, sql: Sequence[str]) -> None:

@@ -20,7 +20,7 @@ def test_votes_table_has_analytics_types(work: Path) -> None:
                  query(work / "warehouse.db", "DESCRIBE blog_analysis.votes")}
     assert described == {"Id": "BIGINT", "PostId": "BIGINT", "VoteTypeId": "SMALLINT",
                          "CreationDate": "TIMESTAMP", "UserId": "BIGINT",
-                         "BountyAmount": "INTEGER", "_file_id": "BIGINT"}
+                         "BountyAmount": "INTEGER", "_file_id": "BIGINT", "_line": "BIGINT"}
 
 
 def test_values_are_typed_and_optional_fields_kept(work: Path) -> None:

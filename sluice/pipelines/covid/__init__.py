@@ -11,7 +11,7 @@ from importlib import resources
 from sluice import merge
 from sluice.pipelines.covid.contracts import CONTRACT, TARGET
 from sluice.pipelines.covid.land import PIPELINE as PIPELINE_NAME
-from sluice.registry import Pipeline, View, commands_in, demo_in
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
 from sluice.warehouse import Warehouse
 
 MODELS = resources.files(__package__) / "models"
@@ -46,4 +46,10 @@ VIEWS = (
 
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=55,
                     commands=commands_in(f"{__package__}.cli"),
-                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS)
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS,
+                    # A day is traced by country and day, `Singapore|2020-03-01`: every
+                    # response that gave it.
+                    traced=(Traced(TARGET, "country|day",
+                                   key_sql="country || '|' || CAST(\"day\" AS VARCHAR)"),),
+                    replay_refusal="a day belongs to its response (its time and checksum); "
+                                   "ingest the corrected response again")

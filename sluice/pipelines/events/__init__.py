@@ -9,7 +9,8 @@ from importlib import resources
 from sluice import merge
 from sluice.pipelines.events.contracts import CONTRACT, TARGET
 from sluice.pipelines.events.load import PIPELINE as PIPELINE_NAME
-from sluice.registry import Pipeline, View, commands_in, demo_in
+from sluice.pipelines.events.load import SPEC
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
 from sluice.warehouse import Warehouse
 
 MODELS = resources.files(__package__) / "models"
@@ -38,4 +39,5 @@ VIEWS = (
 
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=50,
                     commands=commands_in(f"{__package__}.cli"),
-                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS)
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS,
+                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import ensure_ledger
 from sluice.pipelines.shop.inputs import PIPELINE as PIPELINE_NAME
-from sluice.registry import Pipeline, View, commands_in, demo_in
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
 from sluice.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -64,4 +64,9 @@ VIEWS = (
 # The demo step's members are those the applications demo step (order 30) has just made.
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=40,
                     commands=commands_in(f"{__package__}.cli"),
-                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS)
+                    demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS,
+                    traced=(Traced("shop.items", "item_id", file_column="file_id", line_column=None),
+                            Traced("shop.transactions", "transaction_id", file_column="file_id",
+                                   line_column=None)),
+                    replay_refusal="a record is checked against the whole delivery (its "
+                                   "items and members); deliver the corrected files again")

@@ -1,0 +1,162 @@
+"""The quarantine for operators: find rejected records by pipeline, run, file and reason,
+show one whole, and stream them out as CSV or JSON Lines. Read-only.
+
+A record is named by its id, `FILE_ID:LINE` (the ledger's file id and its line in that
+file), or `FILE_ID` alone for a rejected whole document (it has no line).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from sluice.console import to_json
+from sluice.destinations import Result
+from sluice.errors import UsageError
+from sluice.quarantine import readable_quarantine
+from sluice.warehouse import Warehouse
+
+COLUMNS = ("id", "run_id", "pipeline", "file_id", "source_file", "line_number", "reasons",
+           "raw", "superseded_by")
+_COLUMNS = ("SELECT run_id, pipeline, file_id, source_file, line_number, reasons, raw, "
+            "superseded_by FROM ")
+_ORDER = " ORDER BY file_id, coalesce(line_number, -1)"
+BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which rejected records: all by default, superseded ones only when asked."""
+
+    pipeline: str | None = None
+    run_id: int | None = None
+    source: str | None = None  # a part of the file's name or path
+    reason: str | None = None  # a part of a reason, any case
+    superseded: bool = False  # also the records a newer version or a replay superseded
+
+    def where(self) -> tuple[str, list[Any]]:
+        tests, params = ["1 = 1"], list[Any]()
+        if self.pipeline is not None:
+            tests.append("pipeline = ?")
+            params.append(self.pipeline)
+        if self.run_id is not None:
+            tests.append("run_id = ?")
+            params.append(self.run_id)
+        if self.source is not None:
+            tests.append("strpos(source_file, ?) > 0")
+            params.append(self.source)
+        if self.reason is not None:
+            # Portable: no list functions; the reasons' text form holds every reason.
+            tests.append("strpos(lower(CAST(reasons AS VARCHAR)), ?) > 0")
+            params.append(self.reason.lower())
+        if not self.superseded:
+            tests.append("superseded_by IS NULL")
+        return " AND ".join(tests), params
+
+
+def record_id(file_id: int, line_number: int | None) -> str:
+    return str(file_id) if line_number is None else f"{file_id}:{line_number}"
+
+
+def parse_id(text: str) -> tuple[int, int | None]:
+    """`FILE_ID:LINE` or `FILE_ID` as numbers; a UsageError says what an id looks like."""
+    file_part, _, line_part = text.strip().partition(":")
+    try:
+        return int(file_part), int(line_part) if line_part else None
+    except ValueError:
+        raise UsageError(f"ID {text!r}: a record's id is FILE_ID:LINE (as `sluice "
+                         "quarantine` lists them), or FILE_ID for a whole document") from None
+
+
+def count(warehouse: Warehouse, filters: Filters) -> int:
+    if not _exists(warehouse):
+        return 0
+    where, params = filters.where()
+    return int(warehouse.destination.scalar(
+        f"SELECT count(*) FROM {readable_quarantine(warehouse)} AS q WHERE {where}", params))
+
+
+def find(warehouse: Warehouse, filters: Filters, limit: int | None) -> Result:
+    """The matching records in file and line order, as `COLUMNS`."""
+    rows = list(_rows(warehouse, filters, limit))
+    return Result(list(COLUMNS), rows)
+
+
+def show(warehouse: Warehouse, text: str) -> dict[str, Any]:
+    """One record, whole, superseded or not."""
+    file_id, line = parse_id(text)
+    found = warehouse.destination.query(
+        f"{_COLUMNS}{readable_quarantine(warehouse)} AS q WHERE file_id = ? AND "
+        + ("line_number IS NULL" if line is None else "line_number = ?"),
+        [file_id] if line is None else [file_id, line]).rows if _exists(warehouse) else []
+    if not found:
+        raise UsageError(f"ID {text}: no such record in the quarantine")
+    return dict(zip(COLUMNS, _with_id(found[0]), strict=True))
+
+
+def write_csv(warehouse: Warehouse, filters: Filters, stream: TextIO) -> int:
+    """The records as CSV, a header first; the reasons joined by ` | `."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    written = 0
+    for row in _rows(warehouse, filters, None):
+        values = list(row)
+        values[COLUMNS.index("reasons")] = " | ".join(row[COLUMNS.index("reasons")])
+        writer.writerow(["" if v is None else v for v in values])
+        written += 1
+    return written
+
+
+def write_json_lines(warehouse: Warehouse, filters: Filters, stream: TextIO) -> int:
+    """The records as JSON Lines, one object a record, the reasons a list."""
+    written = 0
+    for row in _rows(warehouse, filters, None):
+        stream.write(to_json(dict(zip(COLUMNS, row, strict=True)), indent=None) + "\n")
+        written += 1
+    return written
+
+
+def _rows(warehouse: Warehouse, filters: Filters, limit: int | None
+          ) -> Iterator[tuple[Any, ...]]:
+    """The matching records in batches (keyset paging by file and line), so that an
+    export of millions holds one batch at a time."""
+    if not _exists(warehouse):
+        return
+    where, params = filters.where()
+    relation = readable_quarantine(warehouse)
+    after: tuple[int, int] | None = None
+    left = limit
+    while left is None or left > 0:
+        size = BATCH if left is None else min(BATCH, left)
+        page = where + ("" if after is None else
+                        " AND (file_id > ? OR (file_id = ? AND coalesce(line_number, -1) > ?))")
+        extra = [] if after is None else [after[0], after[0], after[1]]
+        rows = warehouse.destination.query(
+            f"{_COLUMNS}{relation} AS q WHERE {page}{_ORDER} LIMIT {size:d}",
+            [*params, *extra]).rows
+        for row in rows:
+            yield _with_id(row)
+        if len(rows) < size:
+            return
+        last = rows[-1]
+        after = (int(last[2]), -1 if last[4] is None else int(last[4]))
+        if left is not None:
+            left -= len(rows)
+
+
+def _with_id(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    run_id, pipeline, file_id, source, line, reasons, raw, superseded = row
+    return (record_id(file_id, line), run_id, pipeline, file_id, source, line, list(reasons),
+            raw, superseded)
+
+
+def _exists(warehouse: Warehouse) -> bool:
+    return warehouse.destination.table_exists("sluice", "quarantine")
+
+
+def as_text(value: str, width: int = 60) -> str:
+    """A raw line shortened for a table cell: its start, and how much was left out."""
+    shown = value.replace("\n", "\\n")
+    return shown if len(shown) <= width else f"{shown[:width - 1]}… ({len(value):,} chars)"
