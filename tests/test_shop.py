@@ -146,10 +146,10 @@ def test_load_creates_the_schema_with_keys_constraints_and_indexes(work: Path) -
             "INSERT INTO shop.transaction_lines VALUES ('T1', 2, 99, 1)",       # no item 99
             "INSERT INTO shop.transaction_lines VALUES ('T9', 1, 1, 1)",        # no transaction
             "INSERT INTO shop.transaction_lines VALUES ('T1', 1, 1, 1)",        # key taken
-            "INSERT INTO shop.items VALUES (50, 'X', 1, -0.01, 1, 1)",          # cost >= 0
-            "INSERT INTO shop.items VALUES (51, 'Y', 1, 1, -1, 1)",             # weight >= 0
-            "INSERT INTO shop.items VALUES (52, 'Widget', 1, 1, 1, 1)",         # name unique
-            "INSERT INTO shop.transactions VALUES ('T2', 'nobody', TIMESTAMP '2024-01-01', 1)",
+            "INSERT INTO shop.items VALUES (50, 'X', 1, -0.01, 1, 1, NULL)",          # cost >= 0
+            "INSERT INTO shop.items VALUES (51, 'Y', 1, 1, -1, 1, NULL)",             # weight >= 0
+            "INSERT INTO shop.items VALUES (52, 'Widget', 1, 1, 1, 1, NULL)",         # name unique
+            "INSERT INTO shop.transactions VALUES ('T2', 'nobody', TIMESTAMP '2024-01-01', 1, NULL)",
             "INSERT INTO shop.members VALUES ('M', 'a', 'b', 'c', NULL, 0)",     # applicants >= 1
         ):
             with pytest.raises(duckdb.ConstraintException):
@@ -629,3 +629,30 @@ def test_a_transactions_file_of_garbage_is_rejected_line_by_line(work: Path) -> 
 def test_a_folder_in_place_of_a_file_fails_the_run_in_one_line(work: Path) -> None:
     (work / "d" / "items.csv").mkdir(parents=True)
     _one_line(shop("load", "d", cwd=work, expect=1), "items.csv is not a regular file")
+
+
+def test_trace_names_the_line_of_an_item_and_of_a_transaction(work: Path) -> None:
+    lee = ids(work)["Lee"]
+    write_items(work / "d", CATALOGUE)
+    write_lines(work / "d" / "transactions.jsonl", [
+        "not json", tx("T1", lee, [("Gadget", 3)], total_price=30)])
+    shop("load", "d", cwd=work)
+    gadget = query(work / "w.db", "SELECT item_id FROM shop.items WHERE name = 'Gadget'")[0][0]
+    line = 2 + next(n for n, row in enumerate(CATALOGUE) if row.startswith("Gadget"))
+    traced = sluice_json("trace", "shop", str(gadget), "--warehouse", "w.db", cwd=work)
+    assert [(r["table"], r["line_number"]) for r in traced["rows"]] == [("shop.items", line)]
+    transaction = sluice_json("trace", "shop", "T1", "--warehouse", "w.db", cwd=work)
+    assert [(r["table"], r["line_number"], r["path"].endswith("transactions.jsonl"))
+            for r in transaction["rows"]] == [("shop.transactions", 2, True)]
+
+
+def test_blank_lines_in_the_items_do_not_shift_the_line_numbers(work: Path) -> None:
+    """The CSV reader skips empty lines without a word; the lines a row is named by
+    (in quarantine, and by `sluice trace`) count them."""
+    write_items(work / "d", ["", "Widget,Acme,2.50,0.200", "", "  ", "Broken,Acme,-1,1",
+                             "Gadget,Acme,10,1.5"])
+    shop("load", "d", cwd=work)
+    assert quarantined(work, "items.csv") == [(5, ["fewer fields than the header"]),
+                                              (6, ["cost -1 is negative"])]
+    assert query(work / "w.db", "SELECT name, source_line FROM shop.items ORDER BY name") == [
+        ("Gadget", 7), ("Widget", 3)]

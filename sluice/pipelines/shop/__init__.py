@@ -65,8 +65,9 @@ VIEWS = (
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=40,
                     commands=commands_in(f"{__package__}.cli"),
                     demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS,
-                    traced=(Traced("shop.items", "item_id", file_column="file_id", line_column=None),
+                    traced=(Traced("shop.items", "item_id", file_column="file_id",
+                                   line_column="source_line"),
                             Traced("shop.transactions", "transaction_id", file_column="file_id",
-                                   line_column=None)),
+                                   line_column="source_line")),
                     replay_refusal="a record is checked against the whole delivery (its "
                                    "items and members); deliver the corrected files again")

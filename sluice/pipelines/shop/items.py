@@ -36,6 +36,7 @@ from sluice.staging import raw_lines_by_number, sql_string
 from sluice.warehouse import Warehouse
 
 RAW, REFUSED, ROWS, VERDICTS = "shop_items_raw", "shop_items_refused", "shop_item_rows", "shop_item_verdicts"
+LINES = "shop_item_lines"
 KNOWN, MAKERS = "shop_items_known", "shop_manufacturer_ids"
 _READER_REJECTS, _READER_SCANS = "shop_csv_rejects", "shop_csv_scans"
 _HEADER_BYTES = 1 << 20
@@ -137,8 +138,38 @@ def stage(warehouse: Warehouse, offered: InputFile) -> StagedItems:
               _REFUSALS.get(kind, str(kind).lower())]
              for rank, (line, kind, text) in enumerate(refused, 1)])
     rows = int(warehouse.scalar(f"SELECT count(*) FROM {RAW}"))
+    _number_rows(warehouse, path if copied is None else offered.path, rows)
     _check_rows(warehouse, positions)
     return StagedItems(rows, len(refused))
+
+
+def _number_rows(warehouse: Warehouse, path: Path, rows: int) -> None:
+    """`shop_item_lines`: the line of each row read (by its 0-based position). The CSV
+    reader skips empty lines without a word, so a row's line is the n-th line after the
+    header that is neither empty nor refused. When that cannot be worked out exactly (a
+    quoted value over several lines, a line too long to read), the table stays empty and
+    rows are numbered as the reader counts them."""
+    warehouse.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} "
+                      "(position BIGINT, line BIGINT)")
+    if not engine_can_open(path):
+        return
+    try:
+        warehouse.execute(f"""
+            INSERT INTO {LINES}
+            SELECT row_number() OVER (ORDER BY n) - 1, n FROM (
+                SELECT row_number() OVER () AS n, line AS text
+                FROM read_csv({sql_string(engine_pattern(path))}, columns = {{'line': 'VARCHAR'}},
+                              delim = '\0', quote = '', escape = '', header = false,
+                              auto_detect = false, strict_mode = false,
+                              max_line_size = {MAX_LINE_BYTES})
+            ) AS all_lines
+            WHERE n >= 2 AND text IS NOT NULL AND n NOT IN (SELECT line FROM {REFUSED})
+        """)
+    except duckdb.Error:
+        warehouse.execute(f"DELETE FROM {LINES}")
+        return
+    if int(warehouse.scalar(f"SELECT count(*) FROM {LINES}")) != rows:
+        warehouse.execute(f"DELETE FROM {LINES}")
 
 
 def _csv_field(column: str) -> str:
@@ -169,8 +200,10 @@ def _check_rows(warehouse: Warehouse, positions: list[int]) -> None:
                    {cost_problem}, {weight_problem}], lambda r: r IS NOT NULL) AS reasons
         FROM (
             SELECT rowid AS position,
-                   rowid + 2 + (SELECT count(*) FROM {REFUSED} f
-                                WHERE f.line - f.rank - 1 <= raw_rows.rowid) AS line_number,
+                   coalesce((SELECT l.line FROM {LINES} l WHERE l.position = raw_rows.rowid),
+                            rowid + 2 + (SELECT count(*) FROM {REFUSED} f
+                                         WHERE f.line - f.rank - 1 <= raw_rows.rowid))
+                       AS line_number,
                    nullif(trim({name}), '') AS name, nullif(trim({maker}), '') AS manufacturer,
                    nullif(trim({cost}), '') AS cost_text, nullif(trim({weight}), '') AS weight_text,
                    {raw} AS raw
@@ -198,9 +231,11 @@ def load(warehouse: Warehouse, run: RunSummary, offered: InputFile, staged: Stag
     count = int(warehouse.scalar(f"SELECT count(*) FROM ({new_items}) AS n"))
     first = warehouse.destination.reserve_ids("shop.item_ids", count) if count else 0
     offered.loaded = warehouse.destination.push(
-        "shop.items", ["item_id", "name", "manufacturer_id", "cost", "weight_kg", "file_id"],
+        "shop.items", ["item_id", "name", "manufacturer_id", "cost", "weight_kg", "file_id",
+                       "source_line"],
         f"SELECT CAST(? + row_number() OVER (ORDER BY n.position) - 1 AS INTEGER) AS item_id, "
-        f"n.name, m.manufacturer_id, n.cost, n.weight_kg, CAST(? AS BIGINT) AS file_id "
+        f"n.name, m.manufacturer_id, n.cost, n.weight_kg, CAST(? AS BIGINT) AS file_id, "
+        f"CAST(n.line_number AS BIGINT) AS source_line "
         f"FROM ({new_items}) AS n JOIN {MAKERS} m ON m.name = n.manufacturer "
         "ORDER BY n.position", [first, offered.file_id])
     conflict = ("'conflict: item ' || " + inputs.quoted("r.name")

@@ -34,15 +34,19 @@ CREATE TABLE IF NOT EXISTS shop.items (
     manufacturer_id INTEGER NOT NULL REFERENCES shop.manufacturers (manufacturer_id),
     cost            DECIMAL(12, 2) NOT NULL CHECK (cost >= 0),
     weight_kg       DECIMAL(10, 3) NOT NULL CHECK (weight_kg >= 0),
-    file_id         BIGINT NOT NULL  -- the items.csv it came from (sluice.files)
+    file_id         BIGINT NOT NULL, -- the items.csv it came from (sluice.files)
+    source_line     BIGINT           -- its line there (NULL: loaded before lines were kept)
 );
+ALTER TABLE shop.items ADD COLUMN IF NOT EXISTS source_line BIGINT;
 
 CREATE TABLE IF NOT EXISTS shop.transactions (
     transaction_id VARCHAR PRIMARY KEY,
     membership_id  VARCHAR NOT NULL REFERENCES shop.members (membership_id),
     bought_at      TIMESTAMP NOT NULL,
-    file_id        BIGINT NOT NULL   -- the transactions.jsonl it came from (sluice.files)
+    file_id        BIGINT NOT NULL,  -- the transactions.jsonl it came from (sluice.files)
+    source_line    BIGINT            -- its line there (NULL: loaded before lines were kept)
 );
+ALTER TABLE shop.transactions ADD COLUMN IF NOT EXISTS source_line BIGINT;
 
 -- A transaction's lines as delivered, in their order (the same item may come twice).
 CREATE TABLE IF NOT EXISTS shop.transaction_lines (

@@ -90,8 +90,10 @@ def load(warehouse: Warehouse, run: RunSummary, offered: InputFile, staged: Stag
            "WHERE v.verdict = 'new'")
     destination = warehouse.destination
     offered.loaded = destination.push(
-        "shop.transactions", ["transaction_id", "membership_id", "bought_at", "file_id"],
-        f"SELECT transaction_id, membership_id, bought_at, CAST(? AS BIGINT) AS file_id "
+        "shop.transactions", ["transaction_id", "membership_id", "bought_at", "file_id",
+                              "source_line"],
+        f"SELECT transaction_id, membership_id, bought_at, CAST(? AS BIGINT) AS file_id, "
+        f"CAST({line_number_sql(f'{offered.file_id:d}', 'position')} AS BIGINT) AS source_line "
         f"FROM ({new}) AS n ORDER BY position", [offered.file_id])
     new_lines = (f"SELECT n.transaction_id, CAST(l.line_number AS INTEGER) AS line_number, "
                  f"l.item_id, l.quantity FROM ({new}) AS n JOIN {LINE_CHECKS} l USING (position) "
