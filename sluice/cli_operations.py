@@ -4,7 +4,9 @@ quarantine` (the rejected records: list, show, export) and `sluice trace` (linea
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -19,14 +21,16 @@ from sluice.errors import SluiceError, UsageError
 from sluice.registry import pipelines
 from sluice.warehouse import Warehouse
 
+MOST = 2**62  # a limit larger than any table: every row (the engines' integers are 64-bit)
 PipelineOption = Annotated[str | None, typer.Option(
     "--pipeline", "-p", metavar="NAME", help="Only this pipeline's.")]
 
 
-def _checked_pipeline(name: str | None) -> str | None:
+def _checked_pipeline(name: str | None, argument: str = "--pipeline") -> str | None:
     known = [p.name for p in pipelines()]
     if name is not None and name not in known:
-        raise UsageError(f"--pipeline {name!r}: no such pipeline (one of {', '.join(known)})")
+        raise UsageError(f"{argument} {rejects.printable(name)!r}: no such pipeline (one of "
+                         f"{', '.join(known)})")
     return name
 
 
@@ -45,6 +49,7 @@ def runs_command(
     from sluice.ledger import recent_runs, run_files
 
     _checked_pipeline(pipeline)
+    limit = min(limit, MOST)
     if balance:
         _show_balance(warehouse, pipeline, json)
         return
@@ -104,6 +109,8 @@ SupersededOption = Annotated[bool, typer.Option(
 
 def _filters(pipeline: str | None, run: int | None, file: str | None, reason: str | None,
              superseded: bool) -> rejects.Filters:
+    rejects.check_text("--file", file)
+    rejects.check_text("--reason", reason)
     return rejects.Filters(_checked_pipeline(pipeline), run, file, reason, superseded)
 
 
@@ -125,14 +132,15 @@ def quarantine_list(
         return
     filters = _filters(pipeline, run, file, reason, superseded)
     with Warehouse(warehouse, read_only=True, must_exist=True) as wh:
-        found = rejects.find(wh, filters, limit)
+        found = rejects.find(wh, filters, min(limit, MOST))
         total = rejects.count(wh, filters)
     if json:
         console.print_json({"records": found.dicts(), "total": total})
         return
     shown = ["id", "run_id", "pipeline", "source_file", "reasons", "raw",
              *(["superseded_by"] if superseded else [])]
-    rows = [(r["id"], r["run_id"], r["pipeline"], r["source_file"], "; ".join(r["reasons"]),
+    rows = [(r["id"], r["run_id"], r["pipeline"], rejects.printable(r["source_file"]),
+             rejects.printable("; ".join(r["reasons"])),
              rejects.as_text(r["raw"] or ""), *([r["superseded_by"]] if superseded else []))
             for r in found.dicts()]
     console.print_result(Result(shown, rows), "rejected records")
@@ -153,13 +161,16 @@ def quarantine_show(
     if json:
         console.print_json(found)
         return
-    where = found["source_file"] + (f", line {found['line_number']}"
-                                    if found["line_number"] is not None else "")
+    where = rejects.printable(found["source_file"]) + (
+        f", line {found['line_number']}" if found["line_number"] is not None else "")
     lines = [f"record {found['id']}: {where} (run {found['run_id']}, {found['pipeline']})"]
     if found["superseded_by"] is not None:
         lines.append(f"superseded by run {found['superseded_by']}")
-    lines += [f"reason: {why}" for why in found["reasons"]]
-    lines += ["raw:", found["raw"] if found["raw"] is not None else "(no text kept)"]
+    lines += [f"reason: {rejects.printable(why)}" for why in found["reasons"]]
+    # Control characters as \xNN (--json has the text exactly): a line of an escape
+    # sequence must not act on the terminal.
+    lines += ["raw:", rejects.printable(found["raw"]) if found["raw"] is not None
+              else "(no text kept)"]
     console.out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
 
@@ -214,15 +225,19 @@ def quarantine_replay(
     with Warehouse(warehouse, must_exist=True) as wh, \
             console.progress_bar(not json) as progress:
         done = replay(wh, chosen, filters, progress)
+    kept = (f"{done.not_offered:,} record{'s' if done.not_offered != 1 else ''} left as "
+            "they are: their text was not kept byte for byte (a line that is not UTF-8, too "
+            "long, or holding a CR)") if done.not_offered else ""
     if done.run is None:
         if json:
-            console.print_json({"offered": 0, "run": None})
+            console.print_json({"offered": 0, "not_offered": done.not_offered, "run": None})
         else:
-            console.out.print("no quarantined record matches: nothing to replay",
+            console.out.print(kept or "no quarantined record matches: nothing to replay",
                               markup=False)
         return
     if json:
-        console.print_json({"offered": done.offered, "run": done.run.as_dict()})
+        console.print_json({"offered": done.offered, "not_offered": done.not_offered,
+                            "run": done.run.as_dict()})
     else:
         console.print_run(done.run)
         console.out.print(
@@ -230,7 +245,7 @@ def quarantine_replay(
             f"{done.run.total('loaded'):,} loaded, "
             f"{done.run.total('duplicates'):,} duplicates, {done.run.total('rejected'):,} "
             f"rejected again; their earlier quarantine rows are superseded by run "
-            f"{done.run.run_id}", markup=False)
+            f"{done.run.run_id}" + (f"\n{kept}" if kept else ""), markup=False)
     check_all_read(done.run)
 
 
@@ -241,11 +256,16 @@ def _destination(output: Path | None) -> Iterator[TextIO]:
         yield sys.stdout
         sys.stdout.flush()
         return
-    partial = output.with_name(output.name + ".partial")
     output.parent.mkdir(parents=True, exist_ok=True)
+    # A new file of our own beside it (never one that is there, or a link someone put at
+    # a predictable name), renamed over the output once whole.
+    handle, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.",
+                                    suffix=".partial")
+    partial = Path(name)
     try:
-        with partial.open("w", encoding="utf-8", newline="") as stream:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             yield stream
+        os.chmod(partial, 0o644)
         partial.replace(output)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -265,7 +285,8 @@ def trace_command(
     """Where a loaded row came from (file, line, run), and the versions that lost to it."""
     from sluice.lineage import trace
 
-    _checked_pipeline(pipeline)
+    _checked_pipeline(pipeline, "PIPELINE")
+    rejects.check_text("KEY", key)
     chosen = next(p for p in pipelines() if p.name == pipeline)
     if not chosen.traced:
         raise UsageError(f"PIPELINE {pipeline}: its rows are not traced by key")
@@ -284,7 +305,8 @@ def trace_command(
 def _trace_lines(found: dict[str, Any]) -> list[str]:
     lines = []
     for row in found["rows"]:
-        where = row["path"] if row["path"] is not None else f"file {row['file_id']}"
+        where = (rejects.printable(row["path"]) if row["path"] is not None
+                 else f"file {row['file_id']}")
         line = f", line {row['line_number']}" if row["line_number"] is not None else ""
         run = (f" (run {row['run_id']}, {row['verb']}, {console.iso_time(row['started'])})"
                if row["run_id"] is not None else " (not in the ledger)")
@@ -295,6 +317,6 @@ def _trace_lines(found: dict[str, Any]) -> list[str]:
         for lost in found["conflicts"]:
             superseded = (f", superseded by run {lost['superseded_by']}"
                           if lost["superseded_by"] is not None else "")
-            lines.append(f"  {lost['path']}, line {lost['line_number']} (run "
+            lines.append(f"  {rejects.printable(lost['path'])}, line {lost['line_number']} (run "
                          f"{lost['run_id']}{superseded}): {rejects.as_text(lost['raw'] or '')}")
     return lines

@@ -39,4 +39,5 @@ def _conflicts(warehouse: Warehouse, pipeline: str, key: str) -> list[dict[str, 
     return destination.query(
         "SELECT q.file_id, q.line_number, q.source_file AS path, q.run_id, q.raw, q.reasons, "
         f"q.superseded_by FROM {readable_quarantine(warehouse)} AS q WHERE q.pipeline = ? AND "
-        "q.record_key = ? ORDER BY q.file_id, q.line_number", [pipeline, key]).dicts()
+        "q.record_key = ? AND q.superseded_by IS NULL ORDER BY q.file_id, q.line_number",
+        [pipeline, key]).dicts()

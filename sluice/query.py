@@ -37,6 +37,7 @@ from sluice.cli_options import JsonOption, WarehouseOption
 from sluice.destinations import Result
 from sluice.destinations.duckdb_file import CATALOG
 from sluice.errors import UsageError
+from sluice.rejects import check_text
 from sluice.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def sql_command(
 ) -> None:
     """Run one read-only SQL query against the warehouse and print its rows."""
     output = _output(json, csv_output, jsonl)
+    check_text("SQL", sql)
     with Warehouse(warehouse, read_only=True, must_exist=True) as wh, _rows_of(wh, sql) as rows:
         _show(rows, output, limit)
 
@@ -178,7 +180,8 @@ def _print_table(rows: _Rows, limit: int | None, title: str) -> None:
 
 
 def _write_csv(rows: _Rows, limit: int | None, stream: TextIO) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
+    # CRLF as RFC 4180 has it: then a value holding a lone CR is quoted too.
+    writer = csv.writer(stream, lineterminator="\r\n")
     batches = rows.batches(limit)
     first = next(batches, [])  # an error in the query comes before the header, not after
     writer.writerow(rows.columns)

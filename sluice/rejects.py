@@ -8,6 +8,7 @@ file), or `FILE_ID` alone for a rejected whole document (it has no line).
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -48,8 +49,10 @@ class Filters:
             tests.append("strpos(source_file, ?) > 0")
             params.append(self.source)
         if self.reason is not None:
-            # Portable: no list functions; the reasons' text form holds every reason.
-            tests.append("strpos(lower(CAST(reasons AS VARCHAR)), ?) > 0")
+            # Each reason on its own (the list's text form would match across two, and
+            # quote some characters): portable on both engines.
+            tests.append("EXISTS (SELECT 1 FROM (SELECT unnest(q.reasons) AS r) AS u "
+                         "WHERE strpos(lower(u.r), ?) > 0)")
             params.append(self.reason.lower())
         if not self.superseded:
             tests.append("superseded_by IS NULL")
@@ -60,14 +63,34 @@ def record_id(file_id: int, line_number: int | None) -> str:
     return str(file_id) if line_number is None else f"{file_id}:{line_number}"
 
 
+_ID = re.compile(r"([0-9]+)(?::([0-9]+))?", re.ASCII)
+_LARGEST = 2**63 - 1  # ids and lines are 64-bit
+
+
 def parse_id(text: str) -> tuple[int, int | None]:
     """`FILE_ID:LINE` or `FILE_ID` as numbers; a UsageError says what an id looks like."""
-    file_part, _, line_part = text.strip().partition(":")
-    try:
-        return int(file_part), int(line_part) if line_part else None
-    except ValueError:
-        raise UsageError(f"ID {text!r}: a record's id is FILE_ID:LINE (as `sluice "
-                         "quarantine` lists them), or FILE_ID for a whole document") from None
+    found = _ID.fullmatch(text.strip())
+    if found is None:
+        raise UsageError(f"ID {printable(text)!r}: a record's id is FILE_ID:LINE (as `sluice "
+                         "quarantine` lists them), or FILE_ID for a whole document")
+    return int(found[1]), int(found[2]) if found[2] is not None else None
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control characters (an escape sequence could
+    clear the screen or hide a row) and text that is not Unicode shown as \\xNN."""
+    return "".join(character if character.isprintable() or character == " "
+                   else f"\\x{ord(character):02x}" if ord(character) < 256
+                   else f"\\u{ord(character):04x}" for character in text)
+
+
+def check_text(option: str, value: str | None) -> None:
+    """An argument the shell passed as bytes that are not UTF-8 is refused, clearly."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"{option}: not UTF-8 text ({printable(value)!r})") from None
 
 
 def count(warehouse: Warehouse, filters: Filters) -> int:
@@ -87,6 +110,8 @@ def find(warehouse: Warehouse, filters: Filters, limit: int | None) -> Result:
 def show(warehouse: Warehouse, text: str) -> dict[str, Any]:
     """One record, whole, superseded or not."""
     file_id, line = parse_id(text)
+    if max(file_id, line or 0) > _LARGEST:
+        raise UsageError(f"ID {text}: no such record in the quarantine")
     found = warehouse.destination.query(
         f"{_COLUMNS}{readable_quarantine(warehouse)} AS q WHERE file_id = ? AND "
         + ("line_number IS NULL" if line is None else "line_number = ?"),
@@ -98,7 +123,8 @@ def show(warehouse: Warehouse, text: str) -> dict[str, Any]:
 
 def write_csv(warehouse: Warehouse, filters: Filters, stream: TextIO) -> int:
     """The records as CSV, a header first; the reasons joined by ` | `."""
-    writer = csv.writer(stream, lineterminator="\n")
+    # CRLF as RFC 4180 has it: then a value holding a lone CR is quoted too.
+    writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     written = 0
     for row in _rows(warehouse, filters, None):
@@ -157,6 +183,7 @@ def _exists(warehouse: Warehouse) -> bool:
 
 
 def as_text(value: str, width: int = 60) -> str:
-    """A raw line shortened for a table cell: its start, and how much was left out."""
-    shown = value.replace("\n", "\\n")
+    """A raw line shortened for a table cell: its start, and how much was left out;
+    control characters shown as \\xNN."""
+    shown = printable(value)
     return shown if len(shown) <= width else f"{shown[:width - 1]}… ({len(value):,} chars)"

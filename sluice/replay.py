@@ -35,8 +35,16 @@ CHUNK = 1_000
 
 @dataclass(frozen=True)
 class Replayed:
-    run: RunSummary | None  # None: no record matched, nothing was run
+    run: RunSummary | None  # None: no record could be offered, nothing was run
     offered: int
+    # Records left as they are: their kept text is not the line byte for byte (see
+    # `_kept_exactly`), so offering it would judge something else than what arrived.
+    not_offered: int = 0
+
+
+# The reasons of a line sluice could not keep as it was: its text is an escaped or cut
+# copy.
+_NOT_KEPT_EXACTLY = ("invalid UTF-8", "line longer than")
 
 
 def replay(warehouse: Warehouse, pipeline: Pipeline, filters: rejects.Filters,
@@ -47,10 +55,10 @@ def replay(warehouse: Warehouse, pipeline: Pipeline, filters: rejects.Filters,
         raise UsageError(f"--pipeline {pipeline.name}: replay is not possible: "
                          f"{pipeline.replay_refusal}")
     chosen = replace(filters, pipeline=pipeline.name, superseded=False)
-    records = [r for r in rejects.find(warehouse, chosen, None).dicts()
-               if r["raw"] is not None]
+    found = rejects.find(warehouse, chosen, None).dicts()
+    records = [r for r in found if _kept_exactly(warehouse, r)]
     if not records:
-        return Replayed(None, 0)
+        return Replayed(None, 0, len(found))
     by_file = [list(rows) for _, rows in groupby(records, key=lambda r: r["file_id"])]
     warehouse.spill_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="replay-", dir=warehouse.spill_dir) as folder:
@@ -67,13 +75,27 @@ def replay(warehouse: Warehouse, pipeline: Pipeline, filters: rejects.Filters,
         run = ingest.ingest_entries(
             warehouse, replace(spec, verb=REPLAY, skip_seen_content=False,
                                before_commit=settle), entries, progress)
-    return Replayed(run, len(records))
+    return Replayed(run, len(records), len(found) - len(records))
+
+
+def _kept_exactly(warehouse: Warehouse, record: dict[str, Any]) -> bool:
+    """Whether the record's kept text is its line byte for byte, as a replay's input
+    line reads back: not a line the scanner refused (not UTF-8, too long: kept escaped
+    or cut), no CR (a line end to the reader), no NUL that a destination kept as text."""
+    raw = record["raw"]
+    if raw is None or "\r" in raw:
+        return False
+    if any(reason.startswith(_NOT_KEPT_EXACTLY) for reason in record["reasons"]):
+        return False
+    return warehouse.destination.text_holds_nul or "\\u0000" not in raw
 
 
 def _landed(folder: Path, rows: list[dict[str, Any]]) -> Entry:
-    """One file's records, their kept lines in order, as the input a replay reads."""
+    """One file's records, their kept lines in order, as the input a replay reads. The
+    first line is empty, so that no record is the file's first line (where a reader
+    drops a byte-order mark a line in the middle of a file keeps)."""
     path = folder / f"{rows[0]['file_id']}.lines"
-    path.write_text("".join(row["raw"] + "\n" for row in rows), encoding="utf-8")
+    path.write_text("".join(["\n", *(row["raw"] + "\n" for row in rows)]), encoding="utf-8")
     source = rows[0]["source_file"]
     return Entry(path, relative=Path(source).name + ".lines",
                  identity=f"{source} (replayed from the quarantine)")
@@ -88,8 +110,9 @@ def _settle(warehouse: Warehouse, run_id: int, target: str,
         source = rows[0]["source_file"]
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start:start + CHUNK]
+            # Line 1 of the replay's input is empty: record k (from 0) is on line k + 2.
             originals = [(position, row["line_number"])
-                         for position, row in enumerate(chunk, start + 1)]
+                         for position, row in enumerate(chunk, start + 2)]
             marks = ", ".join("(CAST(? AS BIGINT), CAST(? AS BIGINT))" for _ in originals)
             flat = [value for pair in originals for value in pair]
             destination.execute(

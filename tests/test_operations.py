@@ -178,7 +178,7 @@ def test_replay_loads_what_a_fixed_rule_now_accepts_and_counts_each_record_once(
     assert current(work)["total"] == 2
     nothing = sluice_json("quarantine", "replay", "--pipeline", "cars", "--reason", "zzz",
                           cwd=work)
-    assert nothing == {"offered": 0, "run": None}
+    assert nothing == {"offered": 0, "not_offered": 0, "run": None}
     unchanged = sluice_json("quarantine", "replay", "--pipeline", "cars", cwd=work)
     assert (unchanged["offered"], unchanged["run"]["loaded"], unchanged["run"]["rejected"]) == (
         2, 0, 2)
