@@ -69,27 +69,6 @@ def supersede_earlier(warehouse: Warehouse, run_id: int, pipeline: str) -> None:
         [run_id, pipeline, run_id, run_id])
 
 
-def supersede_replayed(warehouse: Warehouse, run_id: int,
-                       records: list[tuple[int, int | None]]) -> None:
-    """The records a replay run offered again: their outcome is now the replay's."""
-    by_file: dict[int, list[int]] = {}
-    for file_id, line in records:
-        if line is None:
-            warehouse.destination.execute(
-                "UPDATE sluice.quarantine SET superseded_by = ? WHERE file_id = ? "
-                "AND line_number IS NULL AND superseded_by IS NULL", [run_id, file_id])
-        else:
-            by_file.setdefault(file_id, []).append(line)
-    for file_id, lines in by_file.items():
-        for start in range(0, len(lines), 1_000):
-            chunk = lines[start:start + 1_000]
-            marks = ", ".join("?" for _ in chunk)
-            warehouse.destination.execute(
-                f"UPDATE sluice.quarantine SET superseded_by = ? WHERE file_id = ? "
-                f"AND line_number IN ({marks}) AND superseded_by IS NULL",
-                [run_id, file_id, *chunk])
-
-
 def run_folder(warehouse: Warehouse, run_id: int) -> Path:
     """Where a committed run's copies are kept."""
     return warehouse.quarantine_dir / f"run-{run_id}"

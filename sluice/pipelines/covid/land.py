@@ -38,7 +38,6 @@ SPEC = KeyedLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET,
 class Landed:
     run: RunSummary
     response: Response | None  # None: there was no response to load (the ledger says why)
-    days: int  # elements in the response
     attempts: int  # HTTP requests it took (1 for a file)
 
     @property
@@ -59,7 +58,7 @@ def land(warehouse: Warehouse, source: str, progress: Progress = no_progress,
                            outcome=intake.UNREADABLE, reason=error.reason,
                            identity=identity(source))
         return Landed(ingest.ingest_entries(warehouse, SPEC, [unreadable], progress), None,
-                      0, (policy or RetryPolicy()).attempts if looks_like_url(source) else 1)
+                      (policy or RetryPolicy()).attempts if looks_like_url(source) else 1)
     content = landed_lines(fetched.texts)
     response = Response(sha256=hashlib.sha256(content).hexdigest(),
                         source=identity(source), as_of=_as_of(source, fetched.fetched_at))
@@ -70,7 +69,7 @@ def land(warehouse: Warehouse, source: str, progress: Progress = no_progress,
         path.write_bytes(content)
         entry = Entry(path, relative=_kept_name(source), identity=response.source)
         run = ingest.ingest_entries(warehouse, spec, [entry], progress)
-    return Landed(run, response, len(fetched.records), fetched.attempts)
+    return Landed(run, response, fetched.attempts)
 
 
 def changes(warehouse: Warehouse, response: str) -> dict[str, dict[str, int]]:
