@@ -64,8 +64,8 @@ FILE_STATUSES = (LOADED, REJECTED, SKIPPED, UNREADABLE)
 @dataclass(slots=True)
 class InputFile:
     """One input offered to a run, identified by its content: a file (its path), or an
-    input that is not a file, such as an HTTP response landed for reading (its
-    `identity`: a URL). Its row in `sluice.files` carries the identity as `path`."""
+    input that is not a file, such as an HTTP response or a batch of events (`of_bytes`,
+    or an intake entry's `identity`: a URL or a batch name). Its row in `sluice.files` carries the identity as `path`."""
 
     path: Path
     size: int
@@ -89,6 +89,13 @@ class InputFile:
     def label(self) -> str:
         """The input as a table row names it: the file's name, or its identity."""
         return self.identity if self.identity is not None else shown(self.path.name)
+
+    @classmethod
+    def of_bytes(cls, identity: str, content: bytes, file_id: int) -> InputFile:
+        """An input that is not a file: its identity, size and checksum (no modification
+        time: 0)."""
+        return cls(Path(), len(content), 0, hashlib.sha256(content).hexdigest(),
+                   file_id=file_id, identity=identity)
 
     @property
     def balanced(self) -> bool:
