@@ -60,9 +60,11 @@ def demo(
 # Operators' tools, each in its own module.
 from sluice.cli_operations import quarantine_app, runs_command, trace_command  # noqa: E402
 from sluice.query import sql_command, tables_command  # noqa: E402
+from sluice.web.cli import serve_command  # noqa: E402
 
 app.command("runs")(runs_command)
 app.add_typer(quarantine_app, name="quarantine")
 app.command("trace")(trace_command)
 app.command("sql")(sql_command)
 app.command("tables")(tables_command)
+app.command("serve")(serve_command)

@@ -296,7 +296,7 @@ RUN_COLUMNS = ["run_id", "pipeline", "verb", "status", "started", "finished", "s
 
 
 def recent_runs(warehouse: Warehouse, limit: int, pipeline: str | None = None,
-                run_id: int | None = None) -> Result:
+                run_id: int | None = None, offset: int = 0) -> Result:
     """The newest runs first (of one pipeline, or the one run asked for), under the
     names a run's summary uses (`RunSummary.as_dict`). Times are the ledger's (UTC, no
     zone); seconds and the count of unreadable files are computed here, so the SQL is
@@ -314,8 +314,8 @@ def recent_runs(warehouse: Warehouse, limit: int, pipeline: str | None = None,
     runs = destination.query(
         "SELECT run_id, pipeline, verb, status, started, finished, files, files_skipped, "
         "records_read, loaded, duplicates, rejected, error "
-        f"FROM sluice.runs WHERE {' AND '.join(tests)} ORDER BY run_id DESC LIMIT ?",
-        [*params, limit]).rows
+        f"FROM sluice.runs WHERE {' AND '.join(tests)} ORDER BY run_id DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset]).rows
     unreadable: dict[int, int] = {}
     if runs:
         unreadable = {int(run_id): int(count) for run_id, count in destination.query(

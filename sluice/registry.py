@@ -1,6 +1,6 @@
 """The registry of pipelines: every package under `sluice/pipelines/` that declares a
-`PIPELINE` is one. `sluice`, `sluice demo` (and later `sluice serve`) loop over it, so
-adding a pipeline touches no shared file.
+`PIPELINE` is one. `sluice`, `sluice demo` and `sluice serve` loop over it, so adding a
+pipeline touches no shared file.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from sluice.ingest import KeyedLines, Progress
     from sluice.warehouse import Result, Warehouse
+    from sluice.web.part import WebPart
 
 # A pipeline's demo step: generate input under the folder, ingest it, answer; returns its
 # summary (the run's totals and a one-line `headline`).
@@ -86,6 +87,9 @@ class Pipeline:
     # ingest, when a record is one line that stands on its own (None: not replayable).
     replay_spec: KeyedLines | None = None
     replay_refusal: str = "its records cannot be offered again on their own"
+    # Its part of `sluice serve`: API routes, the panels of its page and its headline,
+    # loaded when the server starts (None: its page shows its views as tables).
+    web: Callable[[], WebPart] | None = None
 
     def model_files(self) -> list[Traversable]:
         """Its model files, in the order they run (by name): written once in DuckDB's
@@ -123,6 +127,16 @@ def demo_in(module: str) -> DemoStep:
         return step(warehouse, folder, progress)
 
     return run
+
+
+def web_in(module: str) -> Callable[[], WebPart]:
+    """A pipeline's part of the web app: `PART` of `module`, imported when the server
+    starts (so the CLI never imports the web framework)."""
+    def load() -> WebPart:
+        part: WebPart = importlib.import_module(module).PART
+        return part
+
+    return load
 
 
 @cache

@@ -8,6 +8,7 @@ file), or `FILE_ID` alone for a rejected whole document (it has no line).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,6 +108,17 @@ def find(warehouse: Warehouse, filters: Filters, limit: int | None) -> Result:
     return Result(list(COLUMNS), rows)
 
 
+def page(warehouse: Warehouse, filters: Filters, limit: int, offset: int) -> Result:
+    """One page of the matching records in file and line order, as `COLUMNS`."""
+    if not _exists(warehouse):
+        return Result(list(COLUMNS), [])
+    where, params = filters.where()
+    rows = warehouse.destination.query(
+        f"{_COLUMNS}{readable_quarantine(warehouse)} AS q WHERE {where}{_ORDER} "
+        "LIMIT ? OFFSET ?", [*params, limit, offset]).rows
+    return Result(list(COLUMNS), [_with_id(row) for row in rows])
+
+
 def show(warehouse: Warehouse, text: str) -> dict[str, Any]:
     """One record, whole, superseded or not."""
     file_id, line = parse_id(text)
@@ -121,27 +133,50 @@ def show(warehouse: Warehouse, text: str) -> dict[str, Any]:
     return dict(zip(COLUMNS, _with_id(found[0]), strict=True))
 
 
-def write_csv(warehouse: Warehouse, filters: Filters, stream: TextIO) -> int:
-    """The records as CSV, a header first; the reasons joined by ` | `."""
+def csv_text(warehouse: Warehouse, filters: Filters) -> Iterator[str]:
+    """The records as CSV, a header first, then one piece of text a record; the reasons
+    joined by ` | `."""
+    buffer = io.StringIO()
     # CRLF as RFC 4180 has it: then a value holding a lone CR is quoted too.
-    writer = csv.writer(stream, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    written = 0
+    yield _taken(buffer)
     for row in _rows(warehouse, filters, None):
         values = list(row)
         values[COLUMNS.index("reasons")] = " | ".join(row[COLUMNS.index("reasons")])
         writer.writerow(["" if v is None else v for v in values])
+        yield _taken(buffer)
+
+
+def json_lines_text(warehouse: Warehouse, filters: Filters) -> Iterator[str]:
+    """The records as JSON Lines, one object a record, the reasons a list."""
+    for row in _rows(warehouse, filters, None):
+        yield to_json(dict(zip(COLUMNS, row, strict=True)), indent=None) + "\n"
+
+
+def write_csv(warehouse: Warehouse, filters: Filters, stream: TextIO) -> int:
+    """The records as CSV (`csv_text`); how many were written."""
+    written = -1  # the header is not a record
+    for text in csv_text(warehouse, filters):
+        stream.write(text)
         written += 1
     return written
 
 
 def write_json_lines(warehouse: Warehouse, filters: Filters, stream: TextIO) -> int:
-    """The records as JSON Lines, one object a record, the reasons a list."""
+    """The records as JSON Lines (`json_lines_text`); how many were written."""
     written = 0
-    for row in _rows(warehouse, filters, None):
-        stream.write(to_json(dict(zip(COLUMNS, row, strict=True)), indent=None) + "\n")
+    for text in json_lines_text(warehouse, filters):
+        stream.write(text)
         written += 1
     return written
+
+
+def _taken(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
 
 
 def _rows(warehouse: Warehouse, filters: Filters, limit: int | None

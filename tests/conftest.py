@@ -38,7 +38,13 @@ from typer.testing import CliRunner
 
 import sluice as sluice_package
 
+# Fixtures of a real `sluice serve` over a demo warehouse (tests/web_server.py).
+pytest_plugins = ("web_server",)
+
 FIXTURES = Path(__file__).parent / "fixtures"
+# A command finding the warehouse file held fails at once, as the tests of that expect;
+# the wait itself is tested with the variable set (tests/test_serve.py).
+os.environ.setdefault("SLUICE_LOCK_WAIT", "0")
 EXAMPLE = FIXTURES / "votes_example.jsonl"
 
 # `sys.argv[0]` of `python -m sluice`; click names the program after it ("python -m sluice").

@@ -7,6 +7,7 @@ import csv
 import os
 import re
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from sluice.errors import SluiceError, UsageError, WarehouseLocked, user_message
 CATALOG = "sluice_warehouse"
 BULK_PARAMETER_ROWS = 5_000
 NULL_TEXT = "\\N"
+LOCK_WAIT_ENV = "SLUICE_LOCK_WAIT"
+DEFAULT_LOCK_WAIT = 10.0  # seconds a command waits for another process to let go of the file
+LOCK_POLL_SECONDS = 0.05
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
 
 
@@ -38,12 +42,19 @@ class DuckDBFile(Destination):
         if not path.parent.is_dir():
             raise UsageError(f"cannot create warehouse {path}: folder {path.parent} does not "
                              "exist")
-        try:
-            engine.execute(f"ATTACH ? AS {CATALOG}" + (" (READ_ONLY)" if read_only else ""),
-                           [str(path)])
-            engine.execute(f"USE {CATALOG}")
-        except duckdb.Error as error:
-            raise _open_error(path, error) from None
+        deadline = time.monotonic() + lock_wait()
+        while True:
+            try:
+                engine.execute(f"ATTACH ? AS {CATALOG}" + (" (READ_ONLY)" if read_only else ""),
+                               [str(path)])
+                engine.execute(f"USE {CATALOG}")
+                break
+            except duckdb.Error as error:
+                problem = _open_error(path, error)
+                # Another process holds it: `sluice serve` copying it, say, for a moment.
+                if not isinstance(problem, WarehouseLocked) or time.monotonic() > deadline:
+                    raise problem from None
+                time.sleep(LOCK_POLL_SECONDS)
 
     @property
     def shown(self) -> str:
@@ -132,6 +143,21 @@ class DuckDBFile(Destination):
 
     def close(self) -> None:
         """The engine owns the connection; it closes it."""
+
+
+def lock_wait() -> float:
+    """$SLUICE_LOCK_WAIT: how many seconds to wait for a warehouse file another process
+    holds (default 10; 0: fail at once)."""
+    value = os.environ.get(LOCK_WAIT_ENV, "").strip()
+    if not value:
+        return DEFAULT_LOCK_WAIT
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UsageError(f"{LOCK_WAIT_ENV}={value!r} is not a number of seconds") from None
+    if not 0 <= seconds <= 86_400:
+        raise UsageError(f"{LOCK_WAIT_ENV}={value!r}: give 0 to 86400 seconds")
+    return seconds
 
 
 def _open_error(path: Path, error: duckdb.Error) -> SluiceError:

@@ -8,7 +8,7 @@ from importlib import resources
 from sluice import ingest as ingest_run
 from sluice.ledger import RunSummary
 from sluice.pipelines.votes.contracts import CONTRACT
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
 from sluice.warehouse import Result, Warehouse
 
 PIPELINE_NAME = "votes"
@@ -55,4 +55,5 @@ VIEWS = (
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=10,
                     commands=commands_in(f"{__package__}.cli"),
                     demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS,
-                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC)
+                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC,
+                    web=web_in(f"{__package__}.web"))

@@ -1,0 +1,1 @@
+"""`sluice serve`: the JSON API and the dashboard over the registry's pipelines."""

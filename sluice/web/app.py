@@ -1,0 +1,196 @@
+"""`sluice serve`'s application: the JSON API (described by the OpenAPI schema at
+`/api/openapi.json`) and the dashboard's pages, over one warehouse, from the registry.
+
+Pages are one HTML shell and one script (`static/sluice.js`) that draws a page from its
+description (`/api/pages/NAME`: panels naming API routes), so the JSON a page shows is
+the JSON the API serves. Charts are drawn by Plotly's JavaScript, served from the
+installed `plotly` package: nothing is fetched from elsewhere.
+
+Read-only: no route changes the warehouse. Every error is JSON, `{"error": message}`,
+with its status; an unexpected failure is a 500 that says only that (the details go to
+the server's log).
+"""
+
+
+import html
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import FileResponse, HTMLResponse, Response
+
+from sluice.registry import pipelines
+from sluice.web import operations
+from sluice.web import pipelines as pipeline_routes
+from sluice.web.answers import ERRORS, ApiError, JSONText
+from sluice.web.readers import Readers
+
+LOGGER = logging.getLogger("sluice.serve")
+STATIC = resources.files("sluice.web") / "static"
+ASSETS = {"sluice.js": "text/javascript", "sluice.css": "text/css"}
+CACHE_ASSETS = "public, max-age=3600"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    # Everything comes from this server; Plotly draws with inline styles.
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data: blob:; object-src 'none'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+}
+
+
+def plotly_script() -> Path:
+    """Plotly's JavaScript as the installed `plotly` package ships it (found without
+    importing the package)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        raise ApiError(503, "the chart library is not installed (pip install plotly)")
+    return Path(spec.origin).with_name("package_data") / "plotly.min.js"
+
+
+def page_names() -> list[str]:
+    return ["overview", *(p.name for p in pipelines()), "operations"]
+
+
+def create_app(readers: Readers) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        readers.start()
+        try:
+            yield
+        finally:
+            readers.close()
+
+    app = FastAPI(title="sluice", version="1", lifespan=lifespan,
+                  description="The warehouse's answers, its run ledger and its quarantine, "
+                              "read-only. Every error is JSON: {\"error\": message}.",
+                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
+    app.state.readers = readers
+    app.add_middleware(GZipMiddleware, minimum_size=1_000)
+    _add_handlers(app)
+    pipeline_routes.add_routes(app)
+    operations.add_routes(app)
+    _add_pages(app)
+    return app
+
+
+def _add_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> Response:
+        return JSONText({"error": error.message}, status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        problems = [_problem(e) for e in error.errors()]
+        return JSONText({"error": "; ".join(problems) or "the request is not valid"},
+                        status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        message = {404: "no such page or route", 405: "method not allowed"}.get(
+            error.status_code, str(error.detail))
+        return JSONText({"error": message}, status_code=error.status_code,
+                        headers=dict(error.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        LOGGER.exception("unexpected error answering %s", request.url.path)
+        return JSONText({"error": "internal error; the server's log has the details"},
+                        status_code=500)
+
+
+def _problem(error: Any) -> str:
+    where = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
+    return f"{'.'.join(where) or 'request'}: {error.get('msg', 'not valid')}"
+
+
+def _add_pages(app: FastAPI) -> None:
+    Page = StrEnum("Page", {name: name for name in page_names()})  # type: ignore[misc]
+
+    @app.get("/api/pages/{page}", tags=["pages"], response_class=JSONText, responses=ERRORS,
+             summary="What a dashboard page shows: its panels and the routes behind them")
+    def page_description(page: Page) -> JSONText:
+        return JSONText({**describe(page.value), "nav": _nav()})
+
+    @app.get("/", include_in_schema=False)
+    def overview_html() -> HTMLResponse:
+        return _shell("overview")
+
+    @app.get("/operations", include_in_schema=False)
+    def operations_html() -> HTMLResponse:
+        return _shell("operations")
+
+    @app.get("/pipelines/{name}", include_in_schema=False)
+    def pipeline_html(name: str) -> HTMLResponse:
+        if name not in {p.name for p in pipelines()}:
+            raise ApiError(404, f"no pipeline {name!r}")
+        return _shell(name)
+
+    @app.get("/static/{asset}", include_in_schema=False)
+    def static(asset: str) -> Response:
+        if asset == "plotly.min.js":
+            return FileResponse(plotly_script(), media_type="text/javascript",
+                                headers={"Cache-Control": CACHE_ASSETS})
+        if asset not in ASSETS:
+            raise ApiError(404, "no such file")
+        return Response((STATIC / asset).read_bytes(), media_type=ASSETS[asset],
+                        headers={"Cache-Control": "no-cache"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+
+def describe(page: str) -> dict[str, Any]:
+    if page == "overview":
+        return pipeline_routes.overview_page()
+    if page == "operations":
+        return operations.operations_page()
+    pipeline = next(p for p in pipelines() if p.name == page)
+    return pipeline_routes.pipeline_page(pipeline)
+
+
+def _nav() -> list[dict[str, str]]:
+    return [{"name": name, "href": "/" if name == "overview" else
+             "/operations" if name == "operations" else f"/pipelines/{name}"}
+            for name in page_names()]
+
+
+SHELL = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>sluice: {title}</title>
+<link rel="stylesheet" href="/static/sluice.css">
+<script src="/static/plotly.min.js" defer></script>
+<script src="/static/sluice.js" defer></script>
+</head>
+<body data-page="{page}">
+<header><a class="brand" href="/">sluice</a><nav id="nav"></nav></header>
+<main id="main"><p class="loading">loading…</p></main>
+</body>
+</html>
+"""
+
+
+def _shell(page: str) -> HTMLResponse:
+    return HTMLResponse(SHELL.format(title=html.escape(page), page=html.escape(page)),
+                        headers={"Cache-Control": "no-cache"})
