@@ -12,7 +12,7 @@ import duckdb
 import psycopg
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from sluice.console import to_json
 from sluice.destinations import Result
@@ -35,21 +35,21 @@ class ApiError(Exception):
 
 
 class NoData(ApiError):
-    """The warehouse has no tables for this yet: nothing was ingested."""
+    """The warehouse has no tables for this yet: nothing was ingested, or the models
+    that answer it were not built."""
 
     def __init__(self, what: str) -> None:
-        super().__init__(404, f"no data for {what} in this warehouse yet")
+        super().__init__(404, f"no data for {what} in this warehouse yet (its pipeline's "
+                              "ingest, or the command that builds its models, makes it)")
 
 
 def not_found(message: str) -> ApiError:
     return ApiError(404, message)
 
 
-class JSONText(Response):
+class JSONText(JSONResponse):
     """A JSON body written by sluice's own encoder: decimals keep every digit, times are
-    ISO 8601, NaN is null."""
-
-    media_type = "application/json"
+    ISO 8601, NaN is null. (A JSONResponse, so the schema shows the route's model.)"""
 
     def render(self, content: Any) -> bytes:
         return to_json(content, indent=None).encode("utf-8")

@@ -44,7 +44,9 @@ def serve_command(
             raise UsageError(f"--host {host}: not an address of this machine") from None
         raise UsageError(f"--port {port}: cannot listen on {host}:{port} "
                          f"({error.strerror or 'in use'})") from None
-    source = Readers(warehouse, readers=readers)
+    listener.listen(2048)  # a request made once the address is printed waits for the server
+    source = Readers(warehouse, readers=readers,
+                     on_wait=lambda message: console.err.print(message, markup=False))
     address = listener.getsockname()
     shown_host = f"[{address[0]}]" if ":" in address[0] else address[0]
     console.out.print(f"serving {source.location if source.postgres else source.path} "
@@ -52,7 +54,10 @@ def serve_command(
                       "Ctrl-C stops", markup=False)
     server = uvicorn.Server(uvicorn.Config(create_app(source), log_level="warning",
                                            access_log=False, timeout_graceful_shutdown=5))
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    # uvicorn takes SIGINT and SIGTERM while it runs and raises them again as it ends;
+    # ignored then, so a server stopped as servers are stopped exits 0.
+    handlers = {signum: signal.signal(signum, signal.SIG_IGN)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.run(sockets=[listener])
     finally:

@@ -110,16 +110,17 @@ def add_routes(app: FastAPI) -> None:
 
     @router.get("/runs", response_model=RowsPage, response_class=JSONText,
                 summary="The run ledger, newest first")
-    def runs(source: ReadersDep, pipeline: PipelineFilter = None, limit: Limit = 20,
-             offset: Offset = 0) -> JSONText:
+    def runs(source: ReadersDep, pipeline: PipelineFilter = None, run: RunFilter = None,
+             limit: Limit = 20, offset: Offset = 0) -> JSONText:
         name = pipeline.value if pipeline is not None else None
 
         def compute(warehouse: Warehouse) -> dict[str, Any]:
-            found = recent_runs(warehouse, limit, name, offset=offset)
-            total = _count_runs(warehouse, name)
+            found = recent_runs(warehouse, limit, name, run_id=run, offset=offset)
+            total = _count_runs(warehouse, name, run)
             return rows_page(found, total, limit, offset)
 
-        return JSONText(answer(source, ("runs", name, limit, offset), compute, "the ledger"))
+        return JSONText(answer(source, ("runs", name, run, limit, offset), compute,
+                               "the ledger"))
 
     @router.get("/runs/{run_id}", response_model=RunWithFiles, response_class=JSONText,
                 summary="One run and each of its inputs")
@@ -138,12 +139,12 @@ def add_routes(app: FastAPI) -> None:
 
     @router.get("/balance", response_model=RowsPage, response_class=JSONText,
                 summary="Per pipeline: every record received, and where it is now")
-    def balance_rows(source: ReadersDep) -> JSONText:
+    def balance_rows(source: ReadersDep, limit: Limit = 50, offset: Offset = 0) -> JSONText:
         from sluice.replay import BALANCE_COLUMNS, balance
 
         rows = answer(source, ("balance",), balance, "the ledger")
-        return JSONText({"columns": BALANCE_COLUMNS, "items": rows, "total": len(rows),
-                         "limit": len(rows), "offset": 0})
+        return JSONText({"columns": BALANCE_COLUMNS, "items": rows[offset:offset + limit],
+                         "total": len(rows), "limit": limit, "offset": offset})
 
     @router.get("/quarantine", response_model=RowsPage, response_class=JSONText,
                 summary="Rejected records, in file and line order")
@@ -219,13 +220,12 @@ def add_routes(app: FastAPI) -> None:
     app.include_router(router)
 
 
-def _count_runs(warehouse: Warehouse, pipeline: str | None) -> int:
+def _count_runs(warehouse: Warehouse, pipeline: str | None, run: int | None) -> int:
     if not warehouse.destination.table_exists("sluice", "runs"):
         return 0
-    if pipeline is None:
-        return int(warehouse.destination.scalar("SELECT count(*) FROM sluice.runs"))
     return int(warehouse.destination.scalar(
-        "SELECT count(*) FROM sluice.runs WHERE pipeline = ?", [pipeline]))
+        "SELECT count(*) FROM sluice.runs WHERE (CAST(? AS VARCHAR) IS NULL OR pipeline = ?) "
+        "AND (CAST(? AS BIGINT) IS NULL OR run_id = ?)", [pipeline, pipeline, run, run]))
 
 
 def _export(source: Any, filters: rejects.Filters, format: ExportFormat) -> Iterator[bytes]:
@@ -243,11 +243,12 @@ def _export(source: Any, filters: rejects.Filters, format: ExportFormat) -> Iter
 
 OPERATIONS_PANELS = (
     Panel("table", "runs", f"{API}/runs", controls=(
-        Choice("pipeline", "pipeline", options_from=f"{API}/options/pipelines"),),
+        Choice("pipeline", "pipeline", options_from=f"{API}/options/pipelines"),
+        Choice("run", "run", text=True)),
         columns=(Column("run_id", "run", link="/operations?run={run_id}"), Column("pipeline"),
                  Column("verb"), Column("status"), Column("started"),
                  Column("seconds", format="number"), Column("files", format="number"),
-                 Column("records_read", "read", format="number"),
+                 Column("read", format="number"),
                  Column("loaded", format="number"), Column("duplicates", format="number"),
                  Column("rejected", format="number"), Column("error"))),
     Panel("table", "every record received, and where it is now", f"{API}/balance"),

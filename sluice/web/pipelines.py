@@ -122,12 +122,12 @@ def add_routes(app: FastAPI) -> None:
 
     @common.get("/pipelines", response_model=Overviews, response_class=JSONText,
                 summary="Every pipeline at a glance")
-    def all_pipelines(source: ReadersDep) -> JSONText:
+    def all_pipelines(source: ReadersDep, limit: Limit = 50, offset: Offset = 0) -> JSONText:
         """Each registered pipeline: its last run, what it received, loaded and holds in
         quarantine now, and its headline answer."""
         items = answer(source, ("overview",), overviews, "the ledger")
-        return JSONText({"columns": OVERVIEW_COLUMNS, "items": items, "total": len(items),
-                         "limit": len(items), "offset": 0})
+        return JSONText({"columns": OVERVIEW_COLUMNS, "items": items[offset:offset + limit],
+                         "total": len(items), "limit": limit, "offset": offset})
 
     app.include_router(common)
     for pipeline in pipelines():
@@ -154,7 +154,9 @@ def _pipeline_router(pipeline: Pipeline) -> APIRouter:
         by_name = {v.name: v for v in pipeline.views}
 
         @router.get("/views/{view}", response_model=RowsPage, response_class=JSONText,
-                    summary=f"A page of one of {name}'s views",
+                    summary=f"A page of one of the {name} pipeline's views",
+                    description="The views: " + "; ".join(
+                        f"`{v.name}`: {v.title}" for v in pipeline.views) + ".",
                     operation_id=f"{name}_view")
         def view_page(view: names, source: ReadersDep,
                       limit: Limit = 50, offset: Offset = 0) -> JSONText:

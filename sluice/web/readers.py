@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,6 +71,7 @@ class Generation:
     taken: float = field(default_factory=time.time)
     answers: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
     computes: dict[Hashable, Compute] = field(default_factory=dict)
+    pending: dict[Hashable, Future[Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     borrowed: int = 0
     retired: bool = False
@@ -89,18 +92,34 @@ class Generation:
                 self.close()
 
     def answer(self, key: Hashable, compute: Compute) -> Any:
+        """The answer for `key`, computed once: a request that finds it being computed
+        waits for that computation instead of starting its own."""
         with self.lock:
             if key in self.answers:
                 self.answers.move_to_end(key)
                 return self.answers[key]
-        with self.borrow() as warehouse:
-            value = compute(warehouse)
+            pending = self.pending.get(key)
+            mine = pending is None
+            if pending is None:
+                pending = self.pending[key] = Future()
+        if not mine:
+            return pending.result()
+        try:
+            with self.borrow() as warehouse:
+                value = compute(warehouse)
+        except BaseException as error:
+            with self.lock:
+                del self.pending[key]
+            pending.set_exception(error)
+            raise
         with self.lock:
+            del self.pending[key]
             self.answers[key] = value
             self.computes[key] = compute
             while len(self.answers) > CACHED_ANSWERS:
                 oldest, _ = self.answers.popitem(last=False)
                 self.computes.pop(oldest, None)
+        pending.set_result(value)
         return value
 
     def recent(self, count: int) -> list[tuple[Hashable, Compute]]:
@@ -133,7 +152,8 @@ class Readers:
     """The generations of one warehouse, and the thread that notices a new one."""
 
     def __init__(self, location: str | None, readers: int = DEFAULT_READERS,
-                 check_every: float = CHECK_EVERY) -> None:
+                 check_every: float = CHECK_EVERY,
+                 on_wait: Callable[[str], None] | None = None) -> None:
         self.location = resolve_location(location)
         self.postgres = is_postgres_url(self.location)
         self.readers = max(1, readers)
@@ -143,6 +163,7 @@ class Readers:
         self._thread: threading.Thread | None = None
         self._snapshots: Path | None = None
         self._shared: list[Warehouse] = []  # PostgreSQL: one pool for every generation
+        self._on_wait = on_wait
         if not self.postgres:
             path = Path(self.location).resolve()
             if not path.is_file():
@@ -176,14 +197,17 @@ class Readers:
             self.current = generation
             generation.version = self.version()
             return generation
-        deadline = time.monotonic() + 30.0
+        told = False
         while True:
             try:
                 return self._duckdb_generation()
             except WarehouseLocked:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)  # a writer has it: the first snapshot waits for it
+                # A writer has it (an ingest): the first snapshot waits for it to commit.
+                if not told and self._on_wait is not None:
+                    self._on_wait(f"warehouse {self.path} is being written by another "
+                                  "process; serving starts when it has finished")
+                    told = True
+                time.sleep(0.2)
 
     def _next_number(self) -> int:
         self._numbers += 1
@@ -191,7 +215,7 @@ class Readers:
 
     def _duckdb_generation(self) -> Generation:
         if self._snapshots is None:
-            self._snapshots = Path(tempfile.mkdtemp(prefix="sluice-serve-"))
+            self._snapshots = _snapshot_folder(self.path)
         number = self._next_number()
         snapshot = self._snapshots / f"snapshot-{number}.db"
         version = take_snapshot(self.path, snapshot)
@@ -276,6 +300,31 @@ class Readers:
                 warehouse.close()
         if self._snapshots is not None:
             shutil.rmtree(self._snapshots, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                self._snapshots.parent.rmdir()  # the spill folder, if nothing else is in it
+
+
+def _snapshot_folder(path: Path) -> Path:
+    """A folder of this process's own for snapshots, in the warehouse's own spill folder
+    beside it (same disk; never read as input). Folders that servers no longer running
+    left there (a SIGKILL) are removed first."""
+    spill = path.with_name(path.name + ".tmp")
+    spill.mkdir(exist_ok=True)
+    for left in spill.glob("serve-*-*"):
+        pid = left.name.split("-")[1]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"serve-{os.getpid()}-", dir=spill))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _file_version(path: Path) -> Hashable:

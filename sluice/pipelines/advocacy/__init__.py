@@ -8,7 +8,7 @@ from sluice.ingest import Progress, no_progress
 from sluice.ledger import RunSummary, ensure_ledger
 from sluice.pipelines.advocacy import load, sources
 from sluice.pipelines.advocacy.contracts import ENTITIES
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
 from sluice.warehouse import Warehouse
 
 PIPELINE_NAME = sources.PIPELINE
@@ -161,4 +161,5 @@ PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=20,
                                                     ("memberships", "membership_id"),
                                                     ("tasks", "task_key"))),
                     replay_refusal="a record is a whole export document, kept in the "
-                                   "quarantine cut short; deliver the corrected file again")
+                                   "quarantine cut short; deliver the corrected file again",
+                    web=web_in(f"{__package__}.web"))

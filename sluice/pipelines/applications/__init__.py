@@ -9,7 +9,7 @@ from sluice.pipelines.applications.contracts import CONTRACT
 from sluice.pipelines.applications.inbox import PIPELINE as PIPELINE_NAME
 from sluice.pipelines.applications.inbox import Inbox, InboxPass, process
 from sluice.pipelines.applications.outputs import TARGET
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
 from sluice.warehouse import Warehouse
 
 MODELS = resources.files(__package__) / "models"
@@ -46,4 +46,5 @@ PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=30,
                     demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS,
                     traced=(Traced(TARGET, CONTRACT.key or ""),),
                     replay_refusal="a line is read by its file's header; put the corrected "
-                                   "file in the inbox again")
+                                   "file in the inbox again",
+                    web=web_in(f"{__package__}.web"))

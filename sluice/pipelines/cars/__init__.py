@@ -5,7 +5,7 @@ from __future__ import annotations
 from sluice.pipelines.cars.contracts import CONTRACT, TARGET
 from sluice.pipelines.cars.land import PIPELINE as PIPELINE_NAME
 from sluice.pipelines.cars.land import SPEC
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
 from sluice.warehouse import Warehouse
 
 __all__ = ["CONTRACT", "PIPELINE", "TARGET", "ensure_target"]
@@ -29,4 +29,5 @@ VIEWS = (
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=60,
                     commands=commands_in(f"{__package__}.cli"),
                     demo=demo_in(f"{__package__}.demo"), views=VIEWS,
-                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC)
+                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC,
+                    web=web_in(f"{__package__}.web"))

@@ -11,7 +11,7 @@ from importlib import resources
 from sluice import merge
 from sluice.pipelines.covid.contracts import CONTRACT, TARGET
 from sluice.pipelines.covid.land import PIPELINE as PIPELINE_NAME
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
 from sluice.warehouse import Warehouse
 
 MODELS = resources.files(__package__) / "models"
@@ -52,4 +52,5 @@ PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=55,
                     traced=(Traced(TARGET, "country|day",
                                    key_sql="country || '|' || CAST(\"day\" AS VARCHAR)"),),
                     replay_refusal="a day belongs to its response (its time and checksum); "
-                                   "ingest the corrected response again")
+                                   "ingest the corrected response again",
+                    web=web_in(f"{__package__}.web"))

@@ -19,6 +19,7 @@ from sluice.pipelines.covid.report import (
     DEFAULT_CHART,
     choose_country,
     headline,
+    headline_text,
     latest_source,
     series,
     write_chart,
@@ -84,20 +85,10 @@ def _change_lines(landed: Landed, changed: dict[str, dict[str, int]],
             line += (f", {counts['older']:,} older than the figures already there (which "
                      "stand)")
         lines.append(line)
-        lines.append("  " + _headline_text(figures[country]))
+        lines.append("  " + headline_text(figures[country]))
     if landed.response is not None and landed.attempts > 1:
         lines.append(f"fetched after {landed.attempts} attempts")
     return lines
-
-
-def _headline_text(figures: dict[str, Any]) -> str:
-    text = (f"{figures['total_cases']:,} cases from {figures['first_day']} to "
-            f"{figures['last_day']} ({figures['days']:,} days, {figures['missing_days']:,} "
-            "missing)")
-    if figures["peak_day"] is not None:
-        text += (f"; the most new cases in a day: {figures['peak_new_cases']:,} on "
-                 f"{figures['peak_day']}")
-    return text
 
 
 @app.command("report")
@@ -123,7 +114,7 @@ def covid_report(
             findings.append("no figures yet: `sluice covid ingest SOURCE` loads a response")
         else:
             written = write_chart(series(wh, chosen), chosen, chart, latest_source(wh, chosen))
-            findings.append(f"{chosen}: " + _headline_text(headline(wh, chosen)))
+            findings.append(f"{chosen}: " + headline_text(headline(wh, chosen)))
             findings.append(f"chart: {shown(written)}")
     if json:
         payload: dict[str, Any] = {view.name: result.dicts() for view, result in results.items()}

@@ -101,3 +101,14 @@ def latest_source(warehouse: Warehouse, country: str) -> str:
         "SELECT source FROM covid.cases WHERE country = ? ORDER BY as_of DESC, \"day\" DESC "
         "LIMIT 1", [country])
     return str(found)
+
+
+def headline_text(figures: dict[str, Any]) -> str:
+    """The headline figures of one country (`headline`) as a sentence."""
+    text = (f"{figures['total_cases']:,} cases from {figures['first_day']} to "
+            f"{figures['last_day']} ({figures['days']:,} days, {figures['missing_days']:,} "
+            "missing)")
+    if figures["peak_day"] is not None:
+        text += (f"; the most new cases in a day: {figures['peak_new_cases']:,} on "
+                 f"{figures['peak_day']}")
+    return text

@@ -10,7 +10,7 @@ from sluice import merge
 from sluice.pipelines.events.contracts import CONTRACT, TARGET
 from sluice.pipelines.events.load import PIPELINE as PIPELINE_NAME
 from sluice.pipelines.events.load import SPEC
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
 from sluice.warehouse import Warehouse
 
 MODELS = resources.files(__package__) / "models"
@@ -40,4 +40,5 @@ VIEWS = (
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=50,
                     commands=commands_in(f"{__package__}.cli"),
                     demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS,
-                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC)
+                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC,
+                    web=web_in(f"{__package__}.web"))

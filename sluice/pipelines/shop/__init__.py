@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sluice.ingest import Progress, no_progress
 from sluice.ledger import ensure_ledger
 from sluice.pipelines.shop.inputs import PIPELINE as PIPELINE_NAME
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
 from sluice.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -70,4 +70,5 @@ PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=40,
                             Traced("shop.transactions", "transaction_id", file_column="file_id",
                                    line_column="source_line")),
                     replay_refusal="a record is checked against the whole delivery (its "
-                                   "items and members); deliver the corrected files again")
+                                   "items and members); deliver the corrected files again",
+                    web=web_in(f"{__package__}.web"))

@@ -52,10 +52,16 @@ function formatted(value, format, key = "") {
   if (typeof value === "number" && format !== "number" && NAMING.test(key)) return String(value);
   if (format === "list" && Array.isArray(value)) return value.join("; ");
   if (format === "percent" && typeof value === "number") return `${(value * 100).toFixed(1)}%`;
-  if (typeof value === "number") return numberFormat.format(value);
+  if (typeof value === "number") return numberFormat.format(value).replace(/^-0$/, "0");
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
+}
+
+// Plotly reads some tags and entities in labels; names from the warehouse are text.
+function plotText(value) {
+  return typeof value === "string"
+    ? value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;") : value;
 }
 
 function columnsOf(panel, items, answer) {
@@ -71,6 +77,7 @@ class PanelView {
     this.panel = panel;
     this.values = {};
     this.offset = 0;
+    this.asked = 0; // the latest request: an answer to an earlier one is dropped
     this.body = el("div", { class: "panel-body" });
     this.status = el("p", { class: "panel-status", role: "status" });
     this.node = el("section", { class: `panel panel-${panel.kind}`, "data-kind": panel.kind,
@@ -78,7 +85,10 @@ class PanelView {
                    el("h2", { text: panel.title }));
     if (panel.note) this.node.append(el("p", { class: "note", text: panel.note }));
     for (const control of panel.controls) {
-      const start = initial.get(control.param) ?? control.default;
+      // A value in the page's address fills the control of that name, if it can hold it.
+      let start = initial.get(control.param);
+      if (start !== null && control.options.length && !control.options.includes(start)) start = null;
+      start = start ?? control.default;
       if (start !== null && start !== undefined) this.values[control.param] = start;
     }
     if (panel.controls.length && panel.kind !== "form") this.node.append(this.controls());
@@ -155,15 +165,24 @@ class PanelView {
       this.status.textContent = "choose every value, then ask";
       return;
     }
+    const asked = ++this.asked;
     try {
       const answer = await getJSON(withParams(this.panel.source, this.params()));
-      this.body.replaceChildren();
+      if (asked !== this.asked) return;
+      this.clear();
       this.status.textContent = "";
       this.draw(answer);
       this.node.dataset.state = "ready";
     } catch (error) {
-      this.fail(error);
+      if (asked === this.asked) this.fail(error);
     }
+  }
+
+  clear() {
+    if (typeof Plotly !== "undefined") {
+      for (const chart of this.body.querySelectorAll(".chart")) Plotly.purge(chart);
+    }
+    this.body.replaceChildren();
   }
 
   fail(error) {
@@ -182,7 +201,10 @@ class PanelView {
   table(answer) {
     const items = answer.items || [];
     const columns = columnsOf(this.panel, items, answer);
-    const head = el("tr", {}, ...columns.map((c) => el("th", { text: c.label, scope: "col" })));
+    const numeric = (c) => c.format === "number" || c.format === "percent"
+      || (items.length > 0 && typeof items[0][c.key] === "number");
+    const head = el("tr", {}, ...columns.map((c) => el("th", { text: c.label, scope: "col",
+                                                               class: numeric(c) ? "number" : null })));
     const rows = items.map((row) => {
       const cells = columns.map((c) => {
         const text = formatted(row[c.key], c.format, c.key);
@@ -214,7 +236,9 @@ class PanelView {
       el("button", { type: "button", "data-action": "prev", text: "‹ previous",
                      disabled: this.offset === 0,
                      onclick: () => { this.offset = Math.max(0, this.offset - this.panel.page_size); this.load(); } }),
-      el("span", { class: "page-status", text: `rows ${numberFormat.format(first)}–${numberFormat.format(this.offset + items.length)} of ${numberFormat.format(total)}` }),
+      el("span", { class: "page-status", text: items.length
+        ? `rows ${numberFormat.format(first)}–${numberFormat.format(this.offset + items.length)} of ${numberFormat.format(total)}`
+        : `none of ${numberFormat.format(total)}` }),
       el("button", { type: "button", "data-action": "next", text: "next ›",
                      disabled: this.offset + items.length >= total,
                      onclick: () => { this.offset += this.panel.page_size; this.load(); } }));
@@ -240,9 +264,9 @@ class PanelView {
 
   chart(answer) {
     const items = answer.items || [];
-    const x = items.map((row) => row[this.panel.x]);
+    const x = items.map((row) => plotText(row[this.panel.x]));
     const traces = this.panel.series.map((s) => {
-      const trace = { x, y: items.map((row) => row[s.column]), name: s.name,
+      const trace = { x, y: items.map((row) => row[s.column]), name: plotText(s.name),
                       type: s.kind === "line" ? "scatter" : "bar" };
       if (s.kind === "line") trace.mode = "lines";
       if (s.highlight) trace.marker = { color: items.map((row) => (row[s.highlight] ? "#d1495b" : "#3a6ea5")) };
@@ -259,7 +283,7 @@ class PanelView {
       if (value === null || value === undefined) continue;
       shapes.push({ type: "line", xref: "paper", x0: 0, x1: 1, y0: value, y1: value,
                     line: { dash: "dash", width: 1, color: "#555" } });
-      annotations.push({ xref: "paper", x: 1, y: value, text: `${line.label} ${numberFormat.format(value)}`,
+      annotations.push({ xref: "paper", x: 1, y: value, text: plotText(`${line.label} ${numberFormat.format(value)}`),
                          showarrow: false, xanchor: "right", yanchor: "bottom", font: { size: 11 } });
     }
     const box = el("div", { class: "chart" });
@@ -271,7 +295,8 @@ class PanelView {
     if (typeof Plotly === "undefined") throw new Error("the chart library did not load");
     Plotly.react(box, traces, {
       margin: { l: 60, r: 20, t: 10, b: 60 }, height: 340, shapes, annotations, bargap: 0.1,
-      legend: { orientation: "h" }, xaxis: { automargin: true }, yaxis: { automargin: true },
+      legend: { orientation: "h" }, xaxis: { automargin: true, type: "category" },
+      yaxis: { automargin: true },
     }, { displayModeBar: false, responsive: true }).then(() => { box.dataset.rendered = "true"; });
   }
 }
@@ -280,7 +305,7 @@ function facts(answer) {
   const list = el("dl", { class: "facts" });
   for (const [key, value] of Object.entries(answer)) {
     const shown = value !== null && typeof value === "object" && !Array.isArray(value)
-      ? facts(value) : el("span", { text: formatted(value, Array.isArray(value) ? "list" : "text") });
+      ? facts(value) : el("span", { text: formatted(value, Array.isArray(value) ? "list" : "text", key) });
     list.append(el("dt", { text: key.replace(/_/g, " ") }), el("dd", {}, shown));
   }
   return list;
