@@ -21,6 +21,7 @@ from sluice.staging import (
     any_refused,
     drop_scan_rejects,
     line_number_sql,
+    line_numbers,
     note_staged_files,
 )
 from sluice.warehouse import Warehouse
@@ -126,9 +127,9 @@ def load_new(warehouse: Warehouse, contract: Contract, target: str, files: list[
     file_ids = [f.file_id for f in files]
     columns = ", ".join(f's."{n}"' for n in contract.names)
     note_staged_files(warehouse, files)
-    line = line_number_sql("s.file_id", "s.rowid - f.first_rowid", not any_refused(warehouse))
+    refused, line = line_numbers(warehouse, "s.file_id", "s.rowid - f.first_rowid")
     new_rows = (f"SELECT {columns}, s.file_id, {line} AS line "
-                f"FROM {STAGED} s JOIN {STAGED_FILES} f USING (file_id) "
+                f"FROM {STAGED} s JOIN {STAGED_FILES} f USING (file_id) {refused} "
                 f"ANTI JOIN {VERDICTS} v ON s.rowid = v.row WHERE {VALID}")
     destination = warehouse.destination
     stored = destination.push(target, [*(f'"{n}"' for n in contract.names), LINEAGE_COLUMN,

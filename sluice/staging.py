@@ -330,6 +330,29 @@ def line_number_sql(file_id: str, position: str, none_refused: bool = False) -> 
     )
 
 
+REFUSED_BEFORE = "refused_before"
+
+
+def line_numbers(warehouse: Warehouse, file_id: str, position: str) -> tuple[str, str]:
+    """A join to add to a query over many staged rows, and the SQL for each row's line
+    number (as `line_number_sql`). With refused lines, an ASOF join finds for each row
+    how many of its file's refused lines came before it: a sort, where a count per row
+    (a correlated count) made the engine hold a group per staged row and run out of
+    memory on ten million rows."""
+    if not any_refused(warehouse):
+        return "", f"({position} + 1)"
+    # Refused line k (1-based, in file order) at line L precedes every staged row at a
+    # position >= L - k; equal thresholds (refused lines in a row) keep the largest k.
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {REFUSED_BEFORE} AS
+        SELECT file_id, line_number - rank AS threshold, max(rank) AS refused
+        FROM {STAGED_REJECTS} GROUP BY file_id, line_number - rank
+    """)
+    return (f"ASOF LEFT JOIN {REFUSED_BEFORE} refused ON {file_id} = refused.file_id "
+            f"AND {position} >= refused.threshold",
+            f"({position} + 1 + coalesce(refused.refused, 0))")
+
+
 def any_refused(warehouse: Warehouse) -> bool:
     """Whether the scanner (or sluice's splitter) refused any line of this run."""
     return bool(warehouse.scalar(f"SELECT count(*) FROM {STAGED_REJECTS}"))

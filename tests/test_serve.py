@@ -165,8 +165,10 @@ def test_a_page_is_html_that_loads_its_script_and_charts_from_this_server(
         demo_server: str) -> None:
     status, headers, body = get(demo_server, "/pipelines/votes")
     assert status == 200 and headers["content-type"].startswith("text/html")
-    assert b'src="/static/plotly.min.js"' in body and b"http" not in body
+    assert b'src="/static/sluice.js"' in body and b"http" not in body
     assert "default-src 'self'" in headers["content-security-policy"]
+    status, _, ours = get(demo_server, "/static/sluice.js")
+    assert status == 200 and b'"/static/plotly.min.js"' in ours  # fetched for a chart
     status, headers, script = get(demo_server, "/static/plotly.min.js")
     assert status == 200 and script.startswith(b"/**\n* plotly.js")
     page = get_json(demo_server, "/api/pages/votes")

@@ -50,7 +50,7 @@ class DuckDBFile(Destination):
                 engine.execute(f"USE {CATALOG}")
                 break
             except duckdb.Error as error:
-                problem = _open_error(path, error)
+                problem = open_error(path, error)
                 # Another process holds it: `sluice serve` copying it, say, for a moment.
                 if not isinstance(problem, WarehouseLocked) or time.monotonic() > deadline:
                     raise problem from None
@@ -160,7 +160,7 @@ def lock_wait() -> float:
     return seconds
 
 
-def _open_error(path: Path, error: duckdb.Error) -> SluiceError:
+def open_error(path: Path, error: duckdb.Error) -> SluiceError:
     message = str(error)
     holder = _LOCK_HOLDER.search(message)
     if holder:

@@ -74,6 +74,10 @@ def create_app(readers: Readers) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         readers.start()
+        for pipeline in pipelines():
+            part = pipeline_routes.part_of(pipeline)
+            if part.on_start is not None:
+                part.on_start()
         try:
             yield
         finally:
@@ -96,10 +100,10 @@ def _add_handlers(app: FastAPI) -> None:
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
         # No text sluice keeps or matches holds NUL, and PostgreSQL refuses it outright.
-        if "\x00" in request.url.path or any("\x00" in value
-                                              for value in request.query_params.values()):
-            response: Response = JSONText({"error": "a parameter holds a NUL character"},
-                                          status_code=422)
+        holding = _holding_nul(request)
+        if holding is not None:
+            response: Response = JSONText(
+                {"error": f"{holding}: a value cannot hold a NUL character"}, status_code=422)
         else:
             response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
@@ -128,6 +132,14 @@ def _add_handlers(app: FastAPI) -> None:
         LOGGER.exception("unexpected error answering %s", request.url.path)
         return JSONText({"error": "internal error; the server's log has the details"},
                         status_code=500)
+
+
+def _holding_nul(request: Request) -> str | None:
+    """The parameter (or `path`) that holds a NUL character, if one does."""
+    if "\x00" in request.url.path:
+        return "path"
+    return next((name for name, value in request.query_params.multi_items()
+                 if "\x00" in value or "\x00" in name), None)
 
 
 def _problem(error: Any) -> str:
@@ -198,7 +210,6 @@ SHELL = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sluice: {title}</title>
 <link rel="stylesheet" href="/static/sluice.css">
-<script src="/static/plotly.min.js" defer></script>
 <script src="/static/sluice.js" defer></script>
 </head>
 <body data-page="{page}">

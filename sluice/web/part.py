@@ -124,3 +124,4 @@ class WebPart:
     headline: Callable[[Warehouse], str | None] | None = None
     views_shown: bool = True  # its registry views as tables below its panels
     refresh_seconds: float | None = None  # the page re-reads its panels this often
+    on_start: Callable[[], None] | None = None  # run when the server starts (not blocking)

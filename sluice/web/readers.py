@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from sluice.destinations import is_postgres_url
-from sluice.destinations.duckdb_file import CATALOG
+from sluice.destinations.duckdb_file import CATALOG, open_error
 from sluice.errors import SluiceError, UsageError, WarehouseLocked
 from sluice.warehouse import Warehouse, resolve_location
 
@@ -53,7 +53,9 @@ Compute = Callable[[Warehouse], Any]
 CHECK_EVERY = 1.0  # seconds between looks for a new version
 CACHED_ANSWERS = 2_048  # per generation, the least recently used go first
 WARM_ANSWERS = 256  # answers computed again on a new generation before it is served
-WARM_SECONDS = 20.0  # and at most this long
+# The old generation is served meanwhile, so no request waits for the warm-up; this only
+# bounds a warm-up that cannot finish (a warehouse that stopped answering).
+WARM_SECONDS = 600.0
 DEFAULT_READERS = 4
 # The longest a reader's query may run on PostgreSQL; a page asks for small answers.
 STATEMENT_TIMEOUT = "30s"
@@ -166,6 +168,8 @@ class Readers:
         self._on_wait = on_wait
         if not self.postgres:
             path = Path(self.location).resolve()
+            if path.is_dir():
+                raise UsageError(f"warehouse {self.location} is a folder, not a DuckDB file")
             if not path.is_file():
                 raise UsageError(f"warehouse {self.location} does not exist; run an ingest "
                                  "first, or name the warehouse with --warehouse or "
@@ -347,9 +351,7 @@ def take_snapshot(path: Path, snapshot: Path) -> Hashable:
         try:
             engine.execute(f"ATTACH ? AS {CATALOG} (READ_ONLY)", [str(path)])
         except duckdb.Error as error:
-            if "lock" in str(error).lower():
-                raise WarehouseLocked(f"warehouse {path} is being written") from None
-            raise SluiceError(f"cannot read warehouse {path}") from None
+            raise open_error(path, error) from None
         version = _file_version(path)
         shutil.copyfile(path, snapshot)
         wal = path.with_name(path.name + ".wal")

