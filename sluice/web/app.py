@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sluice.registry import pipelines
 from sluice.web import operations
@@ -93,7 +94,32 @@ def create_app(readers: Readers) -> FastAPI:
     pipeline_routes.add_routes(app)
     operations.add_routes(app)
     _add_pages(app)
+    app.add_middleware(HeadAsGet)  # outermost: a HEAD is routed as its GET
     return app
+
+
+class HeadAsGet:
+    """A HEAD request answered as its GET is, headers and status, without the body
+    (RFC 9110: a server that answers GET answers HEAD)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def without_body(message: Message) -> None:
+            nonlocal ended
+            if message["type"] != "http.response.body":
+                await send(message)
+            elif not ended:
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
 
 
 def _add_handlers(app: FastAPI) -> None:

@@ -5,12 +5,14 @@ functions as `sluice runs`, `sluice quarantine` and `sluice trace`."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Generator
 from enum import StrEnum
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, FastAPI, Path, Query
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from sluice import rejects
@@ -34,6 +36,7 @@ from sluice.web.answers import (
     rows_page,
 )
 from sluice.web.part import Choice, Column, Panel
+from sluice.web.readers import Busy, Readers
 
 API = "/api"
 PipelineName = StrEnum("PipelineName", {p.name: p.name for p in pipelines()})  # type: ignore[misc]
@@ -174,8 +177,15 @@ def add_routes(app: FastAPI) -> None:
         media = "text/csv; charset=utf-8" if format is ExportFormat.csv \
             else "application/x-ndjson"
         name = f"quarantine.{'csv' if format is ExportFormat.csv else 'jsonl'}"
+        pieces = _export(source, filters, format)
+        try:
+            first = next(pieces)  # a download refused (too many at once) is a clear 503
+        except Busy as error:
+            raise ApiError(503, str(error)) from None
+        except StopIteration:
+            first = b""
         return StreamingResponse(
-            _export(source, filters, format), media_type=media,
+            _streamed(first, pieces), media_type=media,
             headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @router.get("/quarantine/records/{record_id}", response_model=Record,
@@ -228,10 +238,28 @@ def _count_runs(warehouse: Warehouse, pipeline: str | None, run: int | None) -> 
         "AND (CAST(? AS BIGINT) IS NULL OR run_id = ?)", [pipeline, pipeline, run, run]))
 
 
-def _export(source: Any, filters: rejects.Filters, format: ExportFormat) -> Iterator[bytes]:
+async def _streamed(first: bytes, pieces: Generator[bytes, None, None]
+                    ) -> AsyncIterator[bytes]:
+    """A blocking iterator's pieces, each read in a worker thread; closed when the
+    response ends, however it ends (a client that leaves mid-download cancels the
+    response: the iterator is closed then, and its warehouse with it)."""
+    try:
+        yield first
+        while True:
+            piece = await run_in_threadpool(next, pieces, None)
+            if piece is None:
+                return
+            yield piece
+    finally:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(pieces.close)
+
+
+def _export(source: Readers, filters: rejects.Filters, format: ExportFormat
+            ) -> Generator[bytes, None, None]:
     """The export in pieces of a few hundred records, read from one generation of the
-    warehouse while it streams."""
-    with source.warehouse() as warehouse:
+    warehouse, on a connection of its own, while it streams."""
+    with source.dedicated() as warehouse:
         pieces = (rejects.csv_text(warehouse, filters) if format is ExportFormat.csv
                   else rejects.json_lines_text(warehouse, filters))
         while True:

@@ -57,8 +57,13 @@ WARM_ANSWERS = 256  # answers computed again on a new generation before it is se
 # bounds a warm-up that cannot finish (a warehouse that stopped answering).
 WARM_SECONDS = 600.0
 DEFAULT_READERS = 4
+DEDICATED_AT_ONCE = 4  # downloads streaming at once, each on a connection of its own
 # The longest a reader's query may run on PostgreSQL; a page asks for small answers.
 STATEMENT_TIMEOUT = "30s"
+
+
+class Busy(Exception):
+    """Too much long work at once: answered 503, try again."""
 
 
 @dataclass
@@ -166,6 +171,7 @@ class Readers:
         self._snapshots: Path | None = None
         self._shared: list[Warehouse] = []  # PostgreSQL: one pool for every generation
         self._on_wait = on_wait
+        self._dedicated = threading.Semaphore(DEDICATED_AT_ONCE)
         if not self.postgres:
             path = Path(self.location).resolve()
             if path.is_dir():
@@ -175,7 +181,11 @@ class Readers:
                                  "first, or name the warehouse with --warehouse or "
                                  "SLUICE_WAREHOUSE")
             self.path = path
-        self.current = self._first_generation()
+        try:
+            self.current = self._first_generation()
+        except BaseException:
+            self._remove_snapshots()
+            raise
 
     # --- the versions ----------------------------------------------------------------------
 
@@ -276,11 +286,24 @@ class Readers:
         return value
 
     @contextlib.contextmanager
-    def warehouse(self) -> Iterator[Warehouse]:
-        """A read-only warehouse of the current generation, for work not worth keeping
-        (a download)."""
-        with self.current.borrow() as warehouse:
-            yield warehouse
+    def dedicated(self) -> Iterator[Warehouse]:
+        """A read-only warehouse of the current generation of its own, for long work (a
+        download that streams as fast as its client reads): it never holds one of the
+        pool's connections, so it never holds up other requests. At most
+        `DEDICATED_AT_ONCE` at a time; past that, `Busy`."""
+        if not self._dedicated.acquire(blocking=False):
+            raise Busy("too many downloads in progress; try again when one has finished")
+        try:
+            generation = self.current
+            location = str(generation.snapshot) if generation.snapshot else self.location
+            warehouse = (_open_postgres(location) if self.postgres
+                         else Warehouse(location, read_only=True))
+            try:
+                yield warehouse
+            finally:
+                warehouse.close()
+        finally:
+            self._dedicated.release()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._watch, name="sluice-serve-versions",
@@ -302,6 +325,9 @@ class Readers:
         for warehouse in self._shared:
             with contextlib.suppress(Exception):
                 warehouse.close()
+        self._remove_snapshots()
+
+    def _remove_snapshots(self) -> None:
         if self._snapshots is not None:
             shutil.rmtree(self._snapshots, ignore_errors=True)
             with contextlib.suppress(OSError):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from typing import Annotated, Any
@@ -188,7 +187,7 @@ class Totals(BaseModel):
     engagement: int | None
     reach: int | None
     engagement_rate: float | None
-    sales: Decimal | None
+    sales: float | None  # every digit kept in the JSON (a decimal number)
     files_loaded: int
     files_clean: int
     files_repaired: int
