@@ -34,7 +34,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -270,13 +270,20 @@ class Readers:
         return True
 
     def _warm(self, fresh: Generation) -> None:
-        """Compute on `fresh` what the current generation was asked for lately."""
+        """Compute on `fresh` what the current generation was asked for lately, on half
+        the connections (the other half goes on serving the current one, on PostgreSQL
+        where the two share them)."""
         deadline = time.monotonic() + WARM_SECONDS
-        for key, compute in reversed(self.current.recent(WARM_ANSWERS)):
-            if time.monotonic() > deadline:
-                break
-            with contextlib.suppress(Exception):  # it fails again, with its message, when asked
-                fresh.answer(key, compute)
+
+        def warm(key: Hashable, compute: Compute) -> None:
+            if time.monotonic() < deadline:
+                with contextlib.suppress(Exception):  # fails again, with its message, when asked
+                    fresh.answer(key, compute)
+
+        recent = list(reversed(self.current.recent(WARM_ANSWERS)))
+        with ThreadPoolExecutor(max(1, self.readers // 2), "sluice-serve-warm") as workers:
+            for _ in workers.map(lambda item: warm(*item), recent):
+                pass
 
     # --- serving ---------------------------------------------------------------------------
 
