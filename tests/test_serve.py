@@ -11,37 +11,25 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from postgres_server import postgres_url  # noqa: F401  (a fixture)
-from web_server import get, get_json, serving
+from web_server import get, get_json, serving, until
 
 from conftest import MAIN, sluice, vote, write_lines
 
 REPO = Path(__file__).resolve().parents[1]
-POLL_SECONDS = 60.0
 
 
 def _votes(first: int, count: int) -> list[str]:
     return [vote(i, post=i % 7, date=f"2022-01-{(i % 28) + 1:02d}T10:00:00.000")
             for i in range(first, first + count)]
-
-
-def _until(check: Callable[[], bool], what: str) -> None:
-    """Poll until `check` holds; fail naming `what` if it never does (no timing asserted)."""
-    deadline = time.monotonic() + POLL_SECONDS
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"never happened: {what}")
 
 
 def _loaded(base: str) -> int:
@@ -201,7 +189,7 @@ def test_an_ingest_beside_the_server_is_never_waited_for_and_its_data_is_served(
         # committed, and then served.
         sluice("votes", "ingest", str(write_lines(work / "in" / "b.jsonl", _votes(501, 250))),
                cwd=work, env={"SLUICE_LOCK_WAIT": "30"})
-        _until(lambda: _loaded(base) == 750, "the served figures showing the new run")
+        until(lambda: _loaded(base) == 750, "the served figures showing the new run")
         weekly = get_json(base, "/api/pipelines/votes/weekly")
         assert sum(week["vote_count"] for week in weekly["items"]) == 750
 
@@ -246,7 +234,7 @@ def test_postgres_serves_what_is_committed_while_an_ingest_runs_beside_it(
                 assert get_json(base, path) == get_json(duck_base, path)
         sluice("votes", "ingest", str(write_lines(work / "b.jsonl", _votes(301, 50))),
                cwd=work, env=env)
-        _until(lambda: _loaded(base) == 350, "the PostgreSQL server showing the new run")
+        until(lambda: _loaded(base) == 350, "the PostgreSQL server showing the new run")
         runs = get_json(base, "/api/runs")
         assert [run["loaded"] for run in runs["items"]] == [50, 300]
 

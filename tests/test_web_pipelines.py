@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -26,25 +25,14 @@ import psycopg
 import pytest
 from covid_api import day, response
 from postgres_server import postgres_url
-from web_server import free_port, get, get_json, serving
+from web_server import free_port, get, get_json, serving, until
 
 from conftest import sluice, sluice_json
 from sluice.pipelines.events.log import EventLog
 
 __all__ = ["postgres_url"]
 
-POLL_SECONDS = 120.0  # only a guard against hanging: nothing asserts how long it took
 API = "/api/pipelines"
-
-
-def until(check: Callable[[], bool], what: str) -> None:
-    """Poll until `check` holds (no timing asserted; a long guard against hanging)."""
-    deadline = time.monotonic() + POLL_SECONDS
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"never happened: {what}")
 
 
 def read(warehouse: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

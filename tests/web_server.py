@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import pytest
 from conftest import MAIN
 
 START_SECONDS = 60.0
+POLL_SECONDS = 120.0  # only a guard against hanging: nothing asserts how long it took
 
 
 def free_port() -> int:
@@ -76,6 +77,16 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> No
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
     pytest.fail(f"sluice serve did not answer in {START_SECONDS:.0f} s")
+
+
+def until(check: Callable[[], bool], what: str) -> None:
+    """Poll until `check` holds; fail naming `what` if it never does (no timing asserted)."""
+    deadline = time.monotonic() + POLL_SECONDS
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"never happened: {what}")
 
 
 def get(base: str, path: str, timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
