@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,19 +15,14 @@ from sluice.paths import shown
 from sluice.pipelines import cars
 from sluice.pipelines.cars.dataset import SHIPPED, CarDataError, read_cars
 from sluice.pipelines.cars.land import land
-from sluice.pipelines.cars.model import (
-    DEFAULT_MODEL,
-    FOLDS,
-    ModelError,
-    TrainedModel,
-    check_answers,
-    facts,
-    load,
-    predict,
-    save,
-    train,
-)
+from sluice.pipelines.cars.settings import DEFAULT_MODEL, FOLDS
 from sluice.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from sluice.pipelines.cars.model import TrainedModel
+
+# The model's module (scikit-learn, about a second to import) is imported by the verbs
+# that use it, not when the CLI is built: `sluice --help` never pays for it.
 
 app = pipeline_app(cars.HELP)
 
@@ -55,10 +50,10 @@ def cars_train(
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         run = land(wh, Path(str(source)), progress)
     try:
-        trained = train(read_cars(source, strict=False), seed)
+        trained = model_module().train(read_cars(source, strict=False), seed)
     except CarDataError as error:
         raise UsageError(f"DATA {shown(Path(str(source)))}: {error}") from None
-    save(trained, model)
+    model_module().save(trained, model)
     report = trained.report.as_dict()
     summary = {"run": run.as_dict(), "model": str(model), **report}
     if json:
@@ -96,13 +91,13 @@ def cars_predict(
     answers = {"maint": maint, "doors": doors, "lug_boot": lug_boot, "safety": safety,
                "class": car_class}
     try:
-        check_answers(answers)
+        model_module().check_answers(answers)
     except ValueError as error:
         raise UsageError(_as_option(str(error))) from None
     trained, trained_now = _model(model)
-    probabilities = predict(trained, answers)
+    probabilities = model_module().predict(trained, answers)
     best = max(probabilities, key=lambda price: probabilities[price])
-    said = facts(read_cars(), answers)
+    said = model_module().facts(read_cars(), answers)
     report = trained.report
     summary = {"answers": answers, "buying": best, "probabilities": probabilities,
                "data": said, "model": {"path": str(model), "trained_now": trained_now,
@@ -140,16 +135,22 @@ def _as_option(message: str) -> str:
     return f"--{name.replace('_', '-')} {rest}"
 
 
+def model_module() -> Any:
+    from sluice.pipelines.cars import model
+
+    return model
+
+
 def _model(path: Path) -> tuple[TrainedModel, bool]:
     """The saved model, or one trained now on the shipped data (and saved)."""
     if path.exists():
         try:
-            return load(path), False
-        except ModelError as error:
+            return model_module().load(path), False
+        except model_module().ModelError as error:
             raise UsageError(f"--model: {error}; `sluice cars train` makes a new one") from None
     check_file_target(path)
-    trained = train(read_cars())
-    save(trained, path)
+    trained = model_module().train(read_cars())
+    model_module().save(trained, path)
     return trained, True
 
 

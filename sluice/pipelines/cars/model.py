@@ -32,14 +32,13 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 from sklearn.tree import DecisionTreeClassifier
 
 from sluice.pipelines.cars.dataset import LEVELS, CarData, CarDataError, unknown_value
+from sluice.pipelines.cars.settings import FOLDS
 
 FEATURES = ("maint", "doors", "lug_boot", "safety", "class")
 TARGET = "buying"
 BASELINE = "majority class (baseline)"
 MODEL_FORMAT = 1
-DEFAULT_MODEL = Path("cars-model.joblib")
 TEST_SHARE = 0.25
-FOLDS = 5
 
 
 class ModelError(Exception):

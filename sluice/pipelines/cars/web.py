@@ -26,7 +26,6 @@ from pydantic import BaseModel
 from sluice.pipelines.cars.contracts import TARGET
 from sluice.pipelines.cars.dataset import LEVELS, CarData, read_cars
 from sluice.pipelines.cars.model import (
-    DEFAULT_MODEL,
     FEATURES,
     ModelError,
     TrainedModel,
@@ -35,6 +34,7 @@ from sluice.pipelines.cars.model import (
     predict,
     train,
 )
+from sluice.pipelines.cars.settings import DEFAULT_MODEL
 from sluice.warehouse import Warehouse
 from sluice.web.answers import JSONText
 from sluice.web.part import Choice, Panel, WebPart
