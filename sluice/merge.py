@@ -18,7 +18,6 @@ from sluice.staging import (
     STAGED_FILES,
     STAGED_REJECTS,
     StagedFile,
-    any_refused,
     drop_scan_rejects,
     line_number_sql,
     line_numbers,
@@ -154,12 +153,11 @@ def quarantine_rejects(
 ) -> None:
     """Keep every rejected record: broken lines, lines the scanner refused, conflicts."""
     note_staged_files(warehouse, files)
-    none_refused = not any_refused(warehouse)
+    refused, line = line_numbers(warehouse, "b.file_id", "b.position")
     warehouse.destination.push("sluice.quarantine", QUARANTINE_COLUMNS, f"""
-        SELECT ? AS run_id, ? AS pipeline, b.file_id, f.path,
-               {line_number_sql("b.file_id", "b.position", none_refused)} AS line_number,
+        SELECT ? AS run_id, ? AS pipeline, b.file_id, f.path, {line} AS line_number,
                b.raw, b.reasons
-        FROM {STAGED_BROKEN} b JOIN staged_files f USING (file_id)
+        FROM {STAGED_BROKEN} b JOIN staged_files f USING (file_id) {refused}
         UNION ALL
         SELECT ?, ?, r.file_id, f.path, r.line_number, r.raw, r.reasons
         FROM {STAGED_REJECTS} r JOIN staged_files f USING (file_id)

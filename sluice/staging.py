@@ -317,13 +317,11 @@ def _insert_rejects(warehouse: Warehouse, file_id: int, found: list[tuple[int, s
         )
 
 
-def line_number_sql(file_id: str, position: str, none_refused: bool = False) -> str:
+def line_number_sql(file_id: str, position: str) -> str:
     """SQL for the line number of a file's staged row at 0-based `position`: the lines
     before it, plus the lines the scanner refused before it (they have no staged row).
-    `none_refused` (no file of the run had such lines; see `any_refused`) spares the
-    count, a join the engine would otherwise make for every row."""
-    if none_refused:
-        return f"({position} + 1)"
+    A count for each row: for a few rows (the quarantined ones); over many rows,
+    `line_numbers`."""
     return (
         f"({position} + 1 + (SELECT count(*) FROM {STAGED_REJECTS} r "
         f"WHERE r.file_id = {file_id} AND r.line_number - r.rank <= {position}))"

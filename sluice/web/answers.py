@@ -116,8 +116,14 @@ def rows_page(result: Result, total: int, limit: int, offset: int) -> dict[str, 
 
 def sliced(result: Result, limit: int, offset: int) -> dict[str, Any]:
     """A page of a result already read whole (a view's rows, usually few)."""
-    chosen = Result(result.columns, list(result.rows[offset:offset + limit]))
-    return rows_page(chosen, len(result.rows), limit, offset)
+    return sliced_items(result.columns, result.dicts(), limit, offset)
+
+
+def sliced_items(columns: Sequence[str], items: Sequence[dict[str, Any]], limit: int,
+                 offset: int) -> dict[str, Any]:
+    """A page of rows already read whole, as objects."""
+    return {"columns": list(columns), "items": list(items[offset:offset + limit]),
+            "total": len(items), "limit": limit, "offset": offset}
 
 
 def options(values: Sequence[Any]) -> dict[str, list[str]]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import FileResponse, HTMLResponse, Response
@@ -90,6 +91,7 @@ def create_app(readers: Readers) -> FastAPI:
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
     app.state.readers = readers
     app.add_middleware(GZipMiddleware, minimum_size=1_000)
+    app.add_middleware(Guarded)
     _add_handlers(app)
     pipeline_routes.add_routes(app)
     operations.add_routes(app)
@@ -122,20 +124,37 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, without_body)
 
 
-def _add_handlers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        # No text sluice keeps or matches holds NUL, and PostgreSQL refuses it outright.
-        holding = _holding_nul(request)
-        if holding is not None:
-            response: Response = JSONText(
-                {"error": f"{holding}: a value cannot hold a NUL character"}, status_code=422)
-        else:
-            response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+class Guarded:
+    """Every response with the security headers; a request holding a NUL character
+    refused before it is routed (no text sluice keeps or matches holds one, and
+    PostgreSQL refuses it outright). A plain ASGI middleware: on every request's path,
+    it costs a dict update, where a `BaseHTTPMiddleware` adds a task and a stream."""
 
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        holding = _holding_nul(Request(scope))
+        if holding is not None:
+            refused = JSONText({"error": f"{holding}: a value cannot hold a NUL character"},
+                               status_code=422)
+            await refused(scope, receive, secured)
+            return
+        await self.app(scope, receive, secured)
+
+
+def _add_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:
         return JSONText({"error": error.message}, status_code=error.status)

@@ -34,6 +34,7 @@ from sluice.web.answers import (
     answer,
     options,
     rows_page,
+    sliced_items,
 )
 from sluice.web.part import Choice, Column, Panel
 from sluice.web.readers import Busy, Readers
@@ -101,9 +102,6 @@ class Trace(BaseModel):
 
 def _filters(pipeline: Any, run: int | None, file: str | None, reason: str | None,
              superseded: bool) -> rejects.Filters:
-    for name, value in (("file", file), ("reason", reason)):
-        if value is not None and "\x00" in value:
-            raise ApiError(400, f"{name} must not hold a NUL character")
     return rejects.Filters(pipeline.value if pipeline is not None else None, run, file or None,
                            reason or None, superseded)
 
@@ -146,8 +144,7 @@ def add_routes(app: FastAPI) -> None:
         from sluice.replay import BALANCE_COLUMNS, balance
 
         rows = answer(source, ("balance",), balance, "the ledger")
-        return JSONText({"columns": BALANCE_COLUMNS, "items": rows[offset:offset + limit],
-                         "total": len(rows), "limit": limit, "offset": offset})
+        return JSONText(sliced_items(BALANCE_COLUMNS, rows, limit, offset))
 
     @router.get("/quarantine", response_model=RowsPage, response_class=JSONText,
                 summary="Rejected records, in file and line order")
@@ -212,8 +209,6 @@ def add_routes(app: FastAPI) -> None:
                 key: Annotated[str, Query(min_length=1, max_length=1_000,
                                           description="The row's key, as `sluice trace`.")]
                 ) -> JSONText:
-        if "\x00" in key:
-            raise ApiError(400, "key must not hold a NUL character")
         chosen = next(p for p in pipelines() if p.name == pipeline.value)
 
         def compute(warehouse: Warehouse) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from sluice.web.answers import (
     RowsPage,
     answer,
     sliced,
+    sliced_items,
 )
 from sluice.web.part import Column, Panel, WebPart
 
@@ -126,8 +127,7 @@ def add_routes(app: FastAPI) -> None:
         """Each registered pipeline: its last run, what it received, loaded and holds in
         quarantine now, and its headline answer."""
         items = answer(source, ("overview",), overviews, "the ledger")
-        return JSONText({"columns": OVERVIEW_COLUMNS, "items": items[offset:offset + limit],
-                         "total": len(items), "limit": limit, "offset": offset})
+        return JSONText(sliced_items(OVERVIEW_COLUMNS, items, limit, offset))
 
     app.include_router(common)
     for pipeline in pipelines():

@@ -53,6 +53,7 @@ from sluice.web.answers import (
     answer,
     options,
     sliced,
+    sliced_items,
 )
 from sluice.web.part import Choice, Column, Panel, Series, WebPart
 from sluice.web.readers import Readers
@@ -674,9 +675,8 @@ def router() -> APIRouter:
         no platform, brand or program known is last, `known` false, never ranked."""
         rows = answer(source, ("advocacy", "breakdown", by, sort), breakdown(by, sort), WHAT)
         columns = BREAKDOWN_COLUMNS + (["brand", "brands"] if by is GroupBy.program else [])
-        return JSONText({"columns": columns, "items": rows[offset:offset + limit],
-                         "total": len(rows), "limit": limit, "offset": offset,
-                         "by": by.value, "sort": sort.value})
+        return JSONText({**sliced_items(columns, rows, limit, offset), "by": by.value,
+                         "sort": sort.value})
 
     @api.get("/outliers", response_model=RowsPage, response_class=JSONText,
              summary="The outlying advocates: sales or engagement above Q3 + 3 IQR")

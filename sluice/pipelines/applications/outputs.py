@@ -25,8 +25,7 @@ from sluice.staging import (
     STAGED,
     STAGED_REJECTS,
     StagedFile,
-    any_refused,
-    line_number_sql,
+    line_numbers,
     note_staged_files,
     sql_string,
 )
@@ -71,11 +70,10 @@ class RunOutputs:
         note_staged_files(warehouse, staged)
         _find_shared_ids(warehouse)
         # A line's number is its position in the file, plus the lines before it that the
-        # scanner refused (no staged row); without such lines, no need to count them.
-        line = line_number_sql("s.file_id", "s.rowid - f.first_rowid",
-                               none_refused=not any_refused(warehouse))
-        queries = {SUCCESSFUL: _successful_sql(line),
-                   UNSUCCESSFUL: _unsuccessful_sql(self.format, line)}
+        # scanner refused (no staged row).
+        refused, line = line_numbers(warehouse, "s.file_id", "s.rowid - f.first_rowid")
+        queries = {SUCCESSFUL: _successful_sql(refused, line),
+                   UNSUCCESSFUL: _unsuccessful_sql(self.format, refused, line)}
         for kind, query in queries.items():
             path = folder / kind / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,39 +119,41 @@ def _flush_to_disk(path: Path) -> None:
         os.fsync(stream.fileno())
 
 
-# The run's new members: what `merge.load_new` will insert.
-_NEW = (f"{STAGED} s ANTI JOIN {VERDICTS} v ON s.rowid = v.row "
-        "JOIN staged_files f ON f.file_id = s.file_id WHERE " + VALID)
+# The run's new members: what `merge.load_new` will insert (`refused`: a join that
+# `staging.line_numbers` gives, or nothing).
+def _new(refused: str = "") -> str:
+    return (f"{STAGED} s ANTI JOIN {VERDICTS} v ON s.rowid = v.row "
+            f"JOIN staged_files f ON f.file_id = s.file_id {refused} WHERE {VALID}")
 
 
 def _find_shared_ids(warehouse: Warehouse) -> None:
     """Engine table `shared_ids`: the membership ids of the run's new members that more
     than one application holds (in this run, or with members loaded before)."""
     warehouse.pull_for_keys(
-        f"SELECT DISTINCT s.membership_id FROM {_NEW}", "membership_id VARCHAR",
+        f"SELECT DISTINCT s.membership_id FROM {_new()}", "membership_id VARCHAR",
         f"SELECT t.membership_id, t.application_key FROM {TARGET} t "
         f"JOIN {KEYS_TABLE} k USING (membership_id)", "earlier_ids")
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE shared_ids AS
         SELECT membership_id FROM (
-            SELECT s.membership_id, s.application_key FROM {_NEW}
+            SELECT s.membership_id, s.application_key FROM {_new()}
             UNION SELECT membership_id, application_key FROM earlier_ids)
         GROUP BY membership_id HAVING count(*) > 1
     """)
 
 
-def _successful_sql(line: str) -> str:
+def _successful_sql(refused: str, line: str) -> str:
     return f"""
         SELECT s.first_name, s.last_name, s.email, strftime(s.date_of_birth, '%Y%m%d')
                    AS date_of_birth,
                s.mobile_no, s.above_18, s.membership_id,
                s.membership_id IN (SELECT membership_id FROM shared_ids) AS shared_membership_id,
                f.path AS source_file, {line} AS line_number
-        FROM {_NEW}
+        FROM {_new(refused)}
         ORDER BY s.file_id, s.rowid"""
 
 
-def _unsuccessful_sql(output_format: str, line: str) -> str:
+def _unsuccessful_sql(output_format: str, refused: str, line: str) -> str:
     reasons = ("reasons" if output_format == "parquet"
                else f"array_to_string(reasons, {sql_string(REASON_SEPARATOR)})")
     nothing_split = " AND ".join(f's."{c}" IS NULL' for c in
@@ -170,14 +170,14 @@ def _unsuccessful_sql(output_format: str, line: str) -> str:
                    strftime(s.date_of_birth, '%Y%m%d') AS date_of_birth_yyyymmdd,
                    s.above_18, s.reasons, f.path AS source_file, {line} AS line_number,
                    CASE WHEN {nothing_split} THEN s.raw END AS raw_line, s.file_id
-            FROM {STAGED} s JOIN staged_files f USING (file_id)
+            FROM {STAGED} s JOIN staged_files f USING (file_id) {refused}
             WHERE s.reasons IS NOT NULL AND NOT s.blank
             UNION ALL
             SELECT s.name_text, s.email_text, s.date_of_birth_text, s.mobile_no_text,
                    s.first_name, s.last_name, strftime(s.date_of_birth, '%Y%m%d'), s.above_18,
                    [{sql_string(conflict_reason(CONTRACT))}], f.path, {line}, NULL, s.file_id
             FROM {STAGED} s JOIN {VERDICTS} v ON s.rowid = v.row
-            JOIN staged_files f ON f.file_id = s.file_id
+            JOIN staged_files f ON f.file_id = s.file_id {refused}
             WHERE v.verdict = '{CONFLICT}'
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, r.reasons, f.path,

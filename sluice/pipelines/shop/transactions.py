@@ -36,6 +36,7 @@ from sluice.staging import (
     discard_staged_file,
     drop_scan_rejects,
     line_number_sql,
+    line_numbers,
     stage_lines,
     stage_split_lines,
 )
@@ -89,12 +90,13 @@ def load(warehouse: Warehouse, run: RunSummary, offered: InputFile, staged: Stag
     new = (f"SELECT c.* FROM {CHECKED} c JOIN {VERDICTS} v USING (position) "
            "WHERE v.verdict = 'new'")
     destination = warehouse.destination
+    refused, line = line_numbers(warehouse, f"{offered.file_id:d}", "n.position")
     offered.loaded = destination.push(
         "shop.transactions", ["transaction_id", "membership_id", "bought_at", "file_id",
                               "source_line"],
         f"SELECT transaction_id, membership_id, bought_at, CAST(? AS BIGINT) AS file_id, "
-        f"CAST({line_number_sql(f'{offered.file_id:d}', 'position')} AS BIGINT) AS source_line "
-        f"FROM ({new}) AS n ORDER BY position", [offered.file_id])
+        f"CAST({line} AS BIGINT) AS source_line "
+        f"FROM ({new}) AS n {refused} ORDER BY n.position", [offered.file_id])
     new_lines = (f"SELECT n.transaction_id, CAST(l.line_number AS INTEGER) AS line_number, "
                  f"l.item_id, l.quantity FROM ({new}) AS n JOIN {LINE_CHECKS} l USING (position) "
                  "ORDER BY n.position, l.line_number")
