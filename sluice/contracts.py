@@ -26,6 +26,12 @@ MISSING = "missing"
 BLANK_CHARACTERS = " \t\r"
 
 
+def _plain_name(name: str) -> bool:
+    """A field name written the same in every JSON text: printable ASCII, nothing JSON
+    escapes."""
+    return name.isascii() and name.isprintable() and '"' not in name and "\\" not in name
+
+
 class OnInvalid(Enum):
     REJECT = "reject"  # the record goes to quarantine with every reason
     ISSUE = "issue"    # the value becomes NULL; the rule it broke is recorded
@@ -139,12 +145,14 @@ class Contract:
     def line_constants(self) -> str:
         return ""
 
-    def records_sql(self, source: str) -> str:
+    def records_sql(self, source: str, keep: str = "") -> str:
         """Every line of `source` typed and checked: `blank`, the fields' values, and
-        for a broken record its `reasons` and its `raw` line."""
+        for a broken record its `reasons` and its `raw` line; `keep` names a column of
+        `source` to pass through first (say `position`)."""
         names = ", ".join(f'"{n}"' for n in self.names)
+        kept = f"{keep}, " if keep else ""
         return f"""
-            SELECT blank, {names},
+            SELECT {kept}blank, {names},
                    CASE WHEN broken THEN {self.reasons("v", "line", "dups")} END AS reasons,
                    CASE WHEN broken THEN line END AS raw
             FROM (
@@ -155,9 +163,9 @@ class Contract:
                         SELECT *, {self.duplicated_fields("v", "line")} AS dups
                                {self.prepared_columns()}
                         FROM (
-                            SELECT line, blank, v, {self.text_columns("v")}
+                            SELECT {kept}line, blank, v, {self.text_columns("v")}
                             FROM (
-                                SELECT line,
+                                SELECT {kept}line,
                                        -- An object's line starts with a brace: trim only the others.
                                        line IS NULL OR CASE WHEN starts_with(line, '{{') THEN false
                                                             ELSE trim(line, '{BLANK_CHARACTERS}') = ''
@@ -207,12 +215,65 @@ class Contract:
         """SQL that is true when a record with typed and text columns breaks the
         contract; `values` is NULL for a line that is not JSON, `duplicates` the column
         of `duplicated_fields`."""
-        tests = [f"{values} IS NULL", f"{duplicates} IS NOT NULL"]
+        return " OR ".join([f"{values} IS NULL", f"{duplicates} IS NOT NULL",
+                            *self._field_breaks()])
+
+    def _field_breaks(self) -> list[str]:
+        """SQL tests, each true when a field's value breaks the contract."""
+        tests = []
         for f in self.fields:
             tests.append(f'("{f.name}" IS NULL AND {f.text} IS NOT NULL)')
             if f.required:
                 tests.append(f'"{f.name}" IS NULL')
-        return " OR ".join(tests)
+        return tests
+
+    # --- REJECT contracts read by the engine's JSON reader (`json_staging.py`) ----------
+
+    @property
+    def fits_json_reader(self) -> bool:
+        """Whether the engine's JSON reader, fields read as text, gives every record this
+        contract keeps the same values as the JSON functions: true unless a field keeps
+        its text as it is (the reader prints some numbers differently, 1e-06 for
+        0.000001) or needs its JSON type (the reader reads text only). Field names must
+        be plain, so that their length in a line is known."""
+        return self.on_invalid is OnInvalid.REJECT and all(
+            not f.kind.keeps_text and not f.kind.needs_type and _plain_name(f.name)
+            for f in self.fields)
+
+    def json_reader(self, pattern: str) -> str:
+        """The engine's JSON reader over the files `pattern` names (an engine pattern),
+        one object a line, every contract field as text; a line it cannot parse is a
+        row of NULLs."""
+        columns = ", ".join(f"'{f.name}': 'VARCHAR'" for f in self.fields)
+        return (f"read_json('{pattern.replace(chr(39), chr(39) * 2)}', "
+                "format = 'newline_delimited', records = true, ignore_errors = true, "
+                f"auto_detect = false, compression = 'none', columns = {{{columns}}})")
+
+    def json_records_sql(self, source: str) -> str:
+        """The JSON reader's rows typed and checked: `blank` (false), the fields'
+        values, `reasons` an empty list for a row that breaks the contract (its line is
+        read again by `records_sql` for the real reasons) and NULL for one that does
+        not, `raw` NULL, and `accounted_bytes`: for a good row, the length of its line
+        less its double quotes had it been written compactly with only these fields."""
+        names = ", ".join(f'"{n}"' for n in self.names)
+        texts = ", ".join(f'"{f.name}" AS {f.text}' for f in self.fields)
+        nothing = " AND ".join(f"{f.text} IS NULL" for f in self.fields)
+        accounted = " + ".join(
+            f"coalesce(strlen(\"{f.name}\") + {len(f.name.encode()) + 2}, 0)"
+            for f in self.fields)
+        return f"""
+            SELECT false AS blank, {names}, CASE WHEN broken THEN []::VARCHAR[] END AS reasons,
+                   NULL::VARCHAR AS raw, CASE WHEN NOT broken THEN accounted END AS accounted_bytes
+            FROM (
+                SELECT *, ({nothing}) OR {" OR ".join(self._field_breaks())} AS broken
+                FROM (
+                    SELECT *, {self.value_columns()}
+                    FROM (
+                        SELECT *{self.prepared_columns()}
+                        FROM (SELECT {texts}, 1 + {accounted} AS accounted FROM {source})
+                    )
+                )
+            )"""
 
     def reasons(self, values: str, line: str, duplicates: str) -> str:
         """SQL for the list of every reason a record breaks the contract."""

@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import duckdb
 
-from sluice import intake, ledger, merge
+from sluice import intake, json_staging, ledger, merge
 from sluice.compression import is_gzip_name
 from sluice.contracts import INVALID_UTF8, Contract
 from sluice.errors import DamagedInput
@@ -168,7 +169,8 @@ def _stage_new_content(
     if known is not None and _skip_if_seen(warehouse, spec, offered, known, seen):
         return None
     reader = spec.reader.for_file(offered.path)
-    scan, staged_file = _scan_and_stage(warehouse, reader, offered)
+    by_json = json_staging.reads(reader, offered.path)
+    scan, staged_file = _scan_and_stage(warehouse, reader, offered, by_json)
     offered.sha256 = scan.sha256
     try:
         _check_read_whole(offered, scan, before)
@@ -180,6 +182,10 @@ def _stage_new_content(
         _discard(warehouse, offered, staged_file)
         return None
     seen[offered.sha256] = offered.shown
+    if by_json and staged_file is not None and not json_staging.prove(
+            warehouse, cast(Contract, reader), staged_file, scan):
+        _discard(warehouse, offered, staged_file)
+        staged_file = _engine_stage(warehouse, reader, offered) if scan.engine_safe else None
     if staged_file is None or not scan.engine_safe or staged_file.lines != scan.lines:
         _discard(warehouse, offered, staged_file)
         staged_file = _stage_split(warehouse, reader, offered, split_dir)
@@ -217,10 +223,11 @@ def _skip_if_seen(warehouse: Warehouse, spec: KeyedLines, offered: InputFile,
     return True
 
 
-def _scan_and_stage(warehouse: Warehouse, reader: RecordReader, offered: InputFile
-                    ) -> tuple[LineScan, StagedFile | None]:
-    """The file's scan, and its rows as the engine's scanner read them (None if the
-    engine could not read it, or must not: a damaged compressed file)."""
+def _scan_and_stage(warehouse: Warehouse, reader: RecordReader, offered: InputFile,
+                    by_json: bool) -> tuple[LineScan, StagedFile | None]:
+    """The file's scan, and its rows as the engine read them (None if the engine could
+    not read it, or must not: a damaged compressed file): by its JSON reader (the scan
+    then notes where lines end, for `json_staging.prove`), else by its line reader."""
     engine_may_read = engine_can_open(offered.path)
     if is_gzip_name(offered.path) or not engine_may_read:
         scan = scan_lines(offered.path)
@@ -229,22 +236,25 @@ def _scan_and_stage(warehouse: Warehouse, reader: RecordReader, offered: InputFi
         return scan, _engine_stage(warehouse, reader, offered)
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        scanning = pool.submit(scan_lines, offered.path, stop)
+        scanning = pool.submit(scan_lines, offered.path, stop, by_json)
         try:
-            staged_file = _engine_stage(warehouse, reader, offered)
+            staged_file = _engine_stage(warehouse, reader, offered, by_json)
         except BaseException:
             stop.set()
             raise
         return scanning.result(), staged_file
 
 
-def _engine_stage(warehouse: Warehouse, reader: RecordReader, offered: InputFile
-                  ) -> StagedFile | None:
+def _engine_stage(warehouse: Warehouse, reader: RecordReader, offered: InputFile,
+                  by_json: bool = False) -> StagedFile | None:
     try:
+        if by_json:
+            return json_staging.stage_json(warehouse, cast(Contract, reader), offered.path,
+                                           offered.file_id)
         return stage_lines(warehouse, reader, offered.path, offered.file_id)
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException):
         discard_staged_file(warehouse, offered.file_id)
-        return None  # sluice's own splitter reads it, or finds why it cannot
+        return None  # the line reader, or sluice's own splitter, reads it
 
 
 def _stage_split(warehouse: Warehouse, reader: RecordReader, offered: InputFile,

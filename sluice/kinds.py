@@ -23,19 +23,25 @@ class Kind:
     prepare: str | None = None
     needs_type: bool = False
     is_list: bool = False  # only whether the value is a list; its items are read elsewhere
+    # Whether the value keeps its text as it is (then the text's exact form matters:
+    # the engine's JSON reader prints some numbers differently from its JSON functions).
+    keeps_text: bool = False
 
 
 # --- strict kinds: a value that does not fit is an error in the record ----------------------
 
-# TRY_CAST alone would round "1.5" to 2 and read "1e3" as 1000; a value with any
+# TRY_CAST alone would round "1.5" to 2 and read " 5", "0x5" or "5_0"; a value with any
 # character besides digits and signs is not an integer (GLOB is far cheaper than a regex).
+# The common form proves itself first, more cheaply still: it prints back as it arrived.
 NOT_DIGITS = "*[!0-9+-]*"
 
 
 def integer(sql_type: str) -> Kind:
+    cast = f"TRY_CAST({{s}} AS {sql_type})"
     return Kind(
         name=sql_type.lower(), sql_type=sql_type,
-        value=f"CASE WHEN NOT ({{s}} GLOB '{NOT_DIGITS}') THEN TRY_CAST({{s}} AS {sql_type}) END",
+        value=(f"CASE WHEN CAST({cast} AS VARCHAR) = {{s}} OR NOT ({{s}} GLOB '{NOT_DIGITS}') "
+               f"THEN {cast} END"),
         problem=(f"CASE WHEN regexp_full_match({{s}}, '[+-]?[0-9]+') "
                  f"THEN 'out of range for {sql_type}' ELSE 'not an integer' END"))
 
@@ -84,7 +90,7 @@ BOOLEAN = Kind(
     problem="'not true or false'")
 
 # Any JSON scalar's text, as it is.
-STRING = Kind(name="string", sql_type="VARCHAR", value="{s}", problem="NULL")
+STRING = Kind(name="string", sql_type="VARCHAR", value="{s}", problem="NULL", keeps_text=True)
 
 
 # --- cleaning kinds: sentinels and placeholders become NULL, with the rule they broke -------

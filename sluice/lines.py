@@ -18,10 +18,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sluice.compression import CHUNK_BYTES, gunzip_stream, gunzipped_chunks, is_gzip_name
 from sluice.errors import DamagedInput
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 2_097_152
@@ -29,6 +32,8 @@ RAW_TEXT_LIMIT = 65_536
 # The engine's line reader silently skips a line longer than its buffer (32 MiB by
 # default); below this, with no lone CR and one kind of line end, its rows are exact.
 ENGINE_SAFE_LINE_BYTES = 30 << 20
+# Where a file's lines end is kept (4 bytes a line) only up to this many lines.
+MAX_INDEXED_LINES = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,12 @@ class LineScan:
     lf: int
     longest_line: int
     damage: str | None = None  # why a compressed file cannot be trusted
+    nul: bool = False  # a NUL byte somewhere
+    bom: bool = False  # the content starts with a UTF-8 byte order mark
+    # With `scan_lines(index=True)`: the double quotes in the content, and where each
+    # line ends (None past MAX_INDEXED_LINES lines, or for a compressed file).
+    quotes: int = 0
+    line_ends: LineEnds | None = None
 
     @property
     def engine_safe(self) -> bool:
@@ -56,12 +67,14 @@ class ScanStopped(Exception):
     """The scan was asked to stop (the run is being interrupted)."""
 
 
-def scan_lines(path: Path, stop: threading.Event | None = None) -> LineScan:
+def scan_lines(path: Path, stop: threading.Event | None = None, index: bool = False
+               ) -> LineScan:
     """Checksum the file's bytes as read and count its lines (of the decompressed
     content, for a .gz file, which is verified completely on the way). Setting `stop`
-    ends the scan early with ScanStopped."""
+    ends the scan early with ScanStopped. With `index`, also note where every line ends
+    and count the double quotes (`LineScan.line_ends`, `quotes`)."""
     digest = hashlib.sha256()
-    counter = _LineCounter()
+    counter = _LineIndex() if index and not is_gzip_name(path) else _LineCounter()
     damage = None
     with path.open("rb") as stream:
         try:
@@ -75,7 +88,8 @@ def scan_lines(path: Path, stop: threading.Event | None = None) -> LineScan:
                 digest.update(chunk)
         bytes_read = stream.tell()
     return LineScan(digest.hexdigest(), bytes_read, counter.lines, counter.lone_cr,
-                    counter.crlf, counter.lf, counter.longest, damage)
+                    counter.crlf, counter.lf, counter.longest, damage, counter.nul,
+                    counter.bom, counter.quotes, counter.line_ends())
 
 
 def _content_chunks(path: Path, stream: BinaryIO, digest: Any) -> Iterator[bytes]:
@@ -96,8 +110,9 @@ class _LineCounter:
         self.lf = self.cr = self.crlf = 0
         self.longest = self.current = 0
         self.started = self.ends_with_lf = self.previous_cr = False
-        self.bom_checked = False
+        self.bom_checked = self.bom = self.nul = False
         self.head = b""
+        self.quotes = 0
 
     def add(self, chunk: bytes) -> None:
         if not self.bom_checked:
@@ -106,11 +121,12 @@ class _LineCounter:
                 return
             chunk, self.head, self.bom_checked = self.head, b"", True
             if chunk.startswith(BOM):
-                chunk = chunk[len(BOM):]
+                chunk, self.bom = chunk[len(BOM):], True
         if not chunk:
             return
         self.started = True
-        lf = chunk.count(b"\n")
+        self.nul = self.nul or b"\0" in chunk
+        lf = self._line_ends(chunk)
         self.lf += lf
         # CRs are rare; looking for one is far cheaper than counting them.
         if b"\r" in chunk or self.previous_cr:
@@ -127,6 +143,13 @@ class _LineCounter:
         self.longest = max(self.longest, self.current)
         self.ends_with_lf = chunk.endswith(b"\n")
 
+    def _line_ends(self, chunk: bytes) -> int:
+        """The LFs in the chunk (a subclass notes where they are)."""
+        return chunk.count(b"\n")
+
+    def line_ends(self) -> LineEnds | None:
+        return None
+
     @property
     def lines(self) -> int:
         if not self.bom_checked and self.head and not BOM.startswith(self.head):
@@ -136,6 +159,67 @@ class _LineCounter:
     @property
     def lone_cr(self) -> bool:
         return self.cr != self.crlf
+
+
+class _LineIndex(_LineCounter):
+    """A line counter that also keeps where each line ends and counts double quotes,
+    with numpy (a vector compare a chunk: cheaper than bytes.count)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import numpy
+
+        self._np = numpy
+        self.offset = 0  # content bytes before the chunk
+        self.bases: list[int] = []
+        self.ends: list[np.ndarray] | None = []
+
+    def _line_ends(self, chunk: bytes) -> int:
+        np = self._np
+        array = np.frombuffer(chunk, np.uint8)
+        self.quotes += int(np.count_nonzero(array == 0x22))
+        ends = np.flatnonzero(array == 0x0A)
+        if self.ends is not None:
+            if self.lf + len(ends) > MAX_INDEXED_LINES:
+                self.ends = None
+            elif len(ends):
+                self.bases.append(self.offset)
+                self.ends.append(ends.astype(np.uint32))
+        self.offset += len(chunk)
+        return len(ends)
+
+    def line_ends(self) -> LineEnds | None:
+        if self.ends is None or self.bom:
+            return None
+        np = self._np
+        bases = np.repeat(np.array(self.bases, np.int64), [len(e) for e in self.ends])
+        ends = (np.concatenate(self.ends).astype(np.int64) + bases if self.ends
+                else np.zeros(0, np.int64))
+        return LineEnds(ends, self.offset)
+
+
+class LineEnds:
+    """Where each line of a plain file ends (the offset of its LF), to read any line
+    again by its position without reading the lines before it."""
+
+    def __init__(self, ends: np.ndarray, size: int) -> None:
+        self.ends, self.size = ends, size
+
+    def span(self, position: int) -> tuple[int, int]:
+        """The bytes [start, end) of the line at 0-based `position`, without its LF."""
+        start = 0 if position == 0 else int(self.ends[position - 1]) + 1
+        end = int(self.ends[position]) if position < len(self.ends) else self.size
+        return start, end
+
+    def read(self, path: Path, positions: list[int]) -> dict[int, bytes]:
+        """The exact bytes of the lines at these positions."""
+        found: dict[int, bytes] = {}
+        with path.open("rb") as stream:
+            for position in sorted(positions):
+                start, end = self.span(position)
+                stream.seek(start)
+                found[position] = stream.read(end - start)
+        return found
 
 
 @dataclass(frozen=True)

@@ -56,18 +56,8 @@ def classify(warehouse: Warehouse, contract: Contract, target: str) -> None:
     loaded: a duplicate or a conflict of a record that came first."""
     key = f'"{contract.key}"'
     _known_rows(warehouse, contract, target)
+    _candidate_keys(warehouse, contract)
     warehouse.execute(f"""
-        -- A key seen before in file order is never above the running maximum of the keys
-        -- before it, so only such rows can repeat a key. Exports mostly come in key order,
-        -- so this finds the few candidates without hashing every key.
-        CREATE OR REPLACE TEMP TABLE candidate_keys AS
-        SELECT DISTINCT key FROM (
-            SELECT {key} AS key,
-                   max({key}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING
-                                                          AND 1 PRECEDING) AS earlier_max
-            FROM {STAGED} s WHERE {VALID}
-        ) WHERE key <= earlier_max;
-
         CREATE OR REPLACE TEMP TABLE repeated_keys AS
         SELECT s.{key} AS key FROM {STAGED} s SEMI JOIN candidate_keys c ON s.{key} = c.key
         WHERE {VALID} GROUP BY s.{key} HAVING count(*) > 1;
@@ -90,6 +80,63 @@ def classify(warehouse: Warehouse, contract: Contract, target: str) -> None:
             -- the warehouse probed with the few repeated keys, never hashed whole
             SELECT t.{key} FROM {KNOWN} t SEMI JOIN repeated_keys k ON t.{key} = k.key);
     """)
+
+
+# Keys whose running maximum numpy takes, a batch of rows at a time (16 bytes a row).
+INTEGER_KEYS = ("BIGINT", "INTEGER", "SMALLINT")
+CANDIDATE_BATCH_ROWS = 4_000_000
+
+
+def _candidate_keys(warehouse: Warehouse, contract: Contract) -> None:
+    """Engine table `candidate_keys`: the keys a valid staged row might repeat.
+
+    A key seen before in file order is never above the running maximum of the keys
+    before it, so only such rows can repeat a key. Exports mostly come in key order, so
+    this finds the few candidates without hashing every key. For an integer key numpy
+    takes the running maximum over the keys fetched in row order (a window in the
+    engine sorts every row first); for any other, the engine's window does.
+    """
+    key = f'"{contract.key}"'
+    if contract.key_field.sql_type not in INTEGER_KEYS:
+        warehouse.execute(f"""
+            CREATE OR REPLACE TEMP TABLE candidate_keys AS
+            SELECT DISTINCT key FROM (
+                SELECT {key} AS key,
+                       max({key}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING
+                                                              AND 1 PRECEDING) AS earlier_max
+                FROM {STAGED} s WHERE {VALID}
+            ) WHERE key <= earlier_max
+        """)
+        return
+    import numpy as np
+
+    first, last = warehouse.query(f"SELECT min(rowid), max(rowid) FROM {STAGED}").rows[0]
+    found, highest = [], None
+    for start in range(int(first or 0), int(last or -1) + 1, CANDIDATE_BATCH_ROWS):
+        batch = warehouse.con.execute(
+            f"SELECT rowid AS row, {key} AS key FROM {STAGED} s "
+            f"WHERE rowid BETWEEN ? AND ? AND {VALID}",
+            [start, start + CANDIDATE_BATCH_ROWS - 1]).fetchnumpy()
+        rows, keys = np.asarray(batch["row"]), np.asarray(batch["key"], dtype=np.int64)
+        if len(keys) == 0:
+            continue
+        if np.any(rows[1:] < rows[:-1]):
+            keys = keys[np.argsort(rows, kind="stable")]
+        running = np.maximum.accumulate(keys)
+        if highest is not None:
+            np.maximum(running, highest, out=running)
+        repeats = np.empty(len(keys), dtype=bool)
+        repeats[0] = highest is not None and keys[0] <= highest
+        np.less_equal(keys[1:], running[:-1], out=repeats[1:])
+        found.append(keys[repeats])
+        highest = int(running[-1])
+    candidates = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    warehouse.con.register("sluice_candidate_keys", {"key": candidates})
+    try:
+        warehouse.execute("CREATE OR REPLACE TEMP TABLE candidate_keys AS "
+                          "SELECT key FROM sluice_candidate_keys")
+    finally:
+        warehouse.con.unregister("sluice_candidate_keys")
 
 
 def _known_rows(warehouse: Warehouse, contract: Contract, target: str) -> None:
@@ -178,15 +225,7 @@ def _quarantine_conflicts(
             [f.file_id, CONFLICT]).rows]
         if not positions:
             continue
-        # A constant list keeps the scan's filter simple; joining the scan to a table
-        # instead makes DuckDB build a hash table over every line of the file.
-        warehouse.execute(f"""
-            CREATE OR REPLACE TEMP TABLE conflict_lines AS
-            SELECT * FROM (SELECT row_number() OVER () - 1 AS position, line
-                           FROM {f.source})
-            WHERE position IN (SELECT unnest(?))
-        """, [positions])
-        drop_scan_rejects(warehouse)
+        _read_conflicting_lines(warehouse, f, positions)
         warehouse.destination.push("sluice.quarantine", [*QUARANTINE_COLUMNS, "record_key"], f"""
             SELECT ? AS run_id, ? AS pipeline, ? AS file_id, ? AS source_file,
                    {line_number_sql("?", "c.position")} AS line_number, c.line AS raw,
@@ -195,6 +234,28 @@ def _quarantine_conflicts(
                  ON v.file_id = ? AND v.row - {f.first_rowid:d} = c.position
             ORDER BY c.position
         """, [run_id, pipeline, f.file_id, f.shown, f.file_id, reason, f.file_id])
+
+
+def _read_conflicting_lines(warehouse: Warehouse, f: StagedFile, positions: list[int]
+                            ) -> None:
+    """Engine table `conflict_lines` (position, line): the lines at these positions, read
+    where they lie when the file's line ends are known, else by scanning its lines."""
+    if f.line_ends is not None:
+        lines = f.line_ends.read(f.path, positions)
+        warehouse.execute("CREATE OR REPLACE TEMP TABLE conflict_lines "
+                          "(position BIGINT, line VARCHAR)")
+        warehouse.execute("INSERT INTO conflict_lines SELECT unnest(?), unnest(?)",
+                          [list(lines), [line.decode("utf-8") for line in lines.values()]])
+        return
+    # A constant list keeps the scan's filter simple; joining the scan to a table
+    # instead makes DuckDB build a hash table over every line of the file.
+    warehouse.execute(f"""
+        CREATE OR REPLACE TEMP TABLE conflict_lines AS
+        SELECT * FROM (SELECT row_number() OVER () - 1 AS position, line
+                       FROM {f.source})
+        WHERE position IN (SELECT unnest(?))
+    """, [positions])
+    drop_scan_rejects(warehouse)
 
 
 def conflict_reason(contract: Contract) -> str:

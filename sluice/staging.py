@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Protocol, Self
 
 from sluice.contracts import INVALID_UTF8
-from sluice.lines import MAX_LINE_BYTES, RAW_TEXT_LIMIT, RefusedLine, escaped, long_line_reason
+from sluice.lines import (
+    MAX_LINE_BYTES,
+    RAW_TEXT_LIMIT,
+    LineEnds,
+    RefusedLine,
+    escaped,
+    long_line_reason,
+)
 from sluice.paths import engine_pattern, shown
 from sluice.warehouse import Warehouse
 
@@ -51,6 +58,9 @@ class StagedFile:
     blank_lines: int
     scanner_rejects: int
     identity: str | None = None  # what the ledger calls it, when not its path
+    # Set when the engine's JSON reader staged it (`json_staging.py`): where its lines
+    # end, to read any of them again by position.
+    line_ends: LineEnds | None = None
 
     @property
     def shown(self) -> str:
@@ -135,7 +145,8 @@ def create_staging(warehouse: Warehouse, reader: RecordReader) -> None:
             blank BOOLEAN,
             {reader.staging_columns()},
             reasons VARCHAR[],
-            raw VARCHAR
+            raw VARCHAR,
+            accounted_bytes BIGINT  -- rows read by the JSON reader (`json_staging.py`)
         );
         CREATE OR REPLACE TEMP TABLE {STAGED_BROKEN} (
             file_id BIGINT, position BIGINT, raw VARCHAR, reasons VARCHAR[]
@@ -211,7 +222,7 @@ def _stage_lines(warehouse: Warehouse, reader: RecordReader, path: Path, source:
         return _keep_lines(warehouse, reader, path, source, file_id)
     columns = ", ".join(f'"{n}"' for n in reader.record_columns)
     warehouse.execute(f"""
-        INSERT INTO {STAGED}
+        INSERT INTO {STAGED} (file_id, blank, {columns}, reasons, raw)
         SELECT ? AS file_id, blank, {columns}, reasons, raw
         FROM ({reader.records_sql(source)})
     """, [file_id])
@@ -246,7 +257,7 @@ def finish_staging(warehouse: Warehouse, reader: RecordReader, files: list[Stage
     # Projections keep their input's order, so each file's rows stay together and in
     # order in `staged`: a row's position is still its rowid less the file's first.
     warehouse.execute(f"""
-        INSERT INTO {STAGED}
+        INSERT INTO {STAGED} (file_id, blank, {columns}, reasons, raw)
         SELECT file_id, blank, {columns}, reasons, raw
         FROM ({reader.records_sql(STAGED_LINES)})
     """)
