@@ -66,6 +66,7 @@ BROKEN: list[str | bytes] = [
 NOT_PROVEN: list[str | bytes] = [
     '{"Id":"4","PostId":"1","VoteTypeId":"2","CreationDate":"' + DATE + '","Id":"5"}',
     '{"Id":"4","PostId":"1","VoteTypeId":"2","CreationDate":"' + DATE + '","PostId":"5"}',
+    '{"Id":1,"PostId":2,"VoteTypeId":2,"UserId":4,"CreationDate":"' + DATE + '","Id":12}',
     '{"Id": "4", "PostId": "1", "VoteTypeId": "2", "CreationDate": "' + DATE + '"}',
     '{"Id":"4","PostId":"1","VoteTypeId":"2","CreationDate":"' + DATE + '","UserId":null}',
     '{"Id":"4","PostId":"1","VoteTypeId":"2","CreationDate":"' + DATE + '","Other":"x"}',
@@ -192,3 +193,17 @@ def test_small_files(tmp_path: Path, proofs: list[bool], make: Callable[[Path], 
     read = len([line for line in source.read_bytes().split(b"\n") if line])
     assert found["ledger"][0][1] == read
     assert proofs == [True]
+
+
+@pytest.mark.parametrize("blank_line", [False, True], ids=["JSON reader", "line reader"])
+def test_a_repeated_field_hidden_by_unquoted_values_is_still_found(
+        tmp_path: Path, blank_line: bool) -> None:
+    # As long as the compact form with every value quoted: three unquoted values save
+    # the six bytes the repeated field takes.
+    crafted = ('{"Id":1,"PostId":2,"VoteTypeId":2,"UserId":4,"CreationDate":"' + DATE
+               + '","Id":12}')
+    source = write_lines(tmp_path / "votes.jsonl", [*GOOD, crafted, *([""] if blank_line else [])])
+    sluice("votes", "ingest", str(source), cwd=tmp_path)
+    found = state(tmp_path / "warehouse.db")
+    assert [(row[0], row[2]) for row in found["quarantine"]] == [(4, ["duplicate field Id"])]
+    assert [row[0] for row in found["votes"]] == [1, 2, 3]
