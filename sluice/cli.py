@@ -1,31 +1,87 @@
 """The `sluice` command: each registered pipeline's verbs (`sluice PIPELINE VERB ...`),
-`sluice demo` and `sluice runs`. No pipeline is named here: they come from the registry."""
+`sluice demo` and `sluice runs`. No pipeline is named here: they come from the registry.
+
+Every `--help` imports this module, so it and what it imports are light (Typer and light
+sluice modules; tests/test_cli_startup.py): a pipeline's group is listed from its
+declaration and built (its `cli` module imported) only when it is invoked, and every
+command imports the engine and the output when it runs.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup
+from typer.models import TyperInfo
 
-from sluice import console
-from sluice.cli_options import CommandGroup, JsonOption, WarehouseOption, check_folder_target
-from sluice.registry import pipelines
-from sluice.warehouse import Warehouse
+from sluice.cli_operations import (
+    quarantine_app,
+    runs_command,
+    sql_command,
+    tables_command,
+    trace_command,
+)
+from sluice.cli_options import (
+    CommandGroup,
+    JsonOption,
+    PlainGroup,
+    WarehouseOption,
+    check_folder_target,
+)
+from sluice.registry import Pipeline, pipelines
+from sluice.web.cli import serve_command
+
+
+class _Unbuilt(TyperCommand):
+    """A pipeline's group before it is built: its name and help, for the list of
+    commands."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        super().__init__(pipeline.name, help=pipeline.help, rich_markup_mode=None)
+        self.pipeline = pipeline
+
+
+class SluiceGroup(PlainGroup):
+    """The root group: sluice's own commands, then every registered pipeline's group in
+    the registry's order. A pipeline's group is built from its Typer app when it is
+    invoked (or its verbs' help is asked for), as if mounted by `add_typer`, with the
+    root's settings."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        for pipeline in pipelines():
+            if pipeline.name in self.commands:
+                raise ValueError(f"pipeline {pipeline.name}: the name of a sluice command")
+            self.commands[pipeline.name] = _Unbuilt(pipeline)
+
+    def listed_command(self, ctx: Any, name: str) -> Any:
+        return self.commands.get(name)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = self.commands.get(cmd_name)
+        if isinstance(command, _Unbuilt):
+            pipeline = command.pipeline
+            command = self.commands[cmd_name] = typer.main.get_group_from_info(
+                TyperInfo(pipeline.commands(), name=pipeline.name, help=pipeline.help),
+                pretty_exceptions_short=True, rich_markup_mode=self.rich_markup_mode,
+                suggest_commands=self.suggest_commands)
+        return command
+
 
 app = CommandGroup(
     help="Raw files in, a contract decides for every record, an analytics warehouse out.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    cls=SluiceGroup, no_args_is_help=True, add_completion=False,
 )
-for _pipeline in pipelines():
-    app.add_typer(_pipeline.commands(), name=_pipeline.name, help=_pipeline.help)
 
 
 def _print_version(wanted: bool) -> None:
     if wanted:
         from importlib.metadata import version
 
-        console.out.print(f"sluice {version('sluice')}")
+        print(f"sluice {version('sluice')}")
         raise typer.Exit()
 
 
@@ -46,7 +102,9 @@ def demo(
     json: JsonOption = False,
 ) -> None:
     """Generate demo input and run every pipeline against the warehouse."""
+    from sluice import console
     from sluice.demo import run_demo
+    from sluice.warehouse import Warehouse
 
     check_folder_target(folder, "--dir")
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
@@ -58,13 +116,26 @@ def demo(
 
 
 # Operators' tools, each in its own module.
-from sluice.cli_operations import quarantine_app, runs_command, trace_command  # noqa: E402
-from sluice.query import sql_command, tables_command  # noqa: E402
-from sluice.web.cli import serve_command  # noqa: E402
-
 app.command("runs")(runs_command)
 app.add_typer(quarantine_app, name="quarantine")
 app.command("trace")(trace_command)
 app.command("sql")(sql_command)
 app.command("tables")(tables_command)
 app.command("serve")(serve_command)
+
+
+def every_command() -> list[tuple[str, ...]]:
+    """Every command as a user types it, each group before its commands: `()` for
+    `sluice` itself, then `("demo",)`, ..., `("votes",)`, `("votes", "ingest")`, ...
+    Builds every pipeline's group (imports its `cli` module)."""
+    found: list[tuple[str, ...]] = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        found.append(path)
+        if isinstance(command, TyperGroup):
+            context = typer.Context(command)
+            for name in command.list_commands(context):
+                walk(command.get_command(context, name), (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return found

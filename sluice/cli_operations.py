@@ -1,5 +1,9 @@
 """Operators' commands over every pipeline: `sluice runs` (the ledger), `sluice
-quarantine` (the rejected records: list, show, export) and `sluice trace` (lineage)."""
+quarantine` (the rejected records: list, show, export), `sluice trace` (lineage), and
+`sluice sql` and `sluice tables` (the warehouse as it is; the work in `sluice.query`).
+
+Imported by every `--help`: Typer and light modules at the top; each command imports the
+engine and the output when it runs (tests/test_cli_startup.py)."""
 
 from __future__ import annotations
 
@@ -10,16 +14,18 @@ import tempfile
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from sluice import console, rejects
 from sluice.cli_options import CommandGroup, JsonOption, WarehouseOption, check_file_target
 from sluice.destinations import Result
 from sluice.errors import SluiceError, UsageError
 from sluice.registry import pipelines
-from sluice.warehouse import Warehouse
+from sluice.settings import DEFAULT_COUNT_SECONDS, TABLE_ROWS
+
+if TYPE_CHECKING:
+    from sluice.rejects import Filters
 
 MOST = 2**62  # a limit larger than any table: every row (the engines' integers are 64-bit)
 PipelineOption = Annotated[str | None, typer.Option(
@@ -27,6 +33,8 @@ PipelineOption = Annotated[str | None, typer.Option(
 
 
 def _checked_pipeline(name: str | None, argument: str = "--pipeline") -> str | None:
+    from sluice import rejects
+
     known = [p.name for p in pipelines()]
     if name is not None and name not in known:
         raise UsageError(f"{argument} {rejects.printable(name)!r}: no such pipeline (one of "
@@ -46,7 +54,9 @@ def runs_command(
     json: JsonOption = False,
 ) -> None:
     """Show the ledger: recent runs and their counts, or one run with its files."""
+    from sluice import console
     from sluice.ledger import recent_runs, run_files
+    from sluice.warehouse import Warehouse
 
     _checked_pipeline(pipeline)
     limit = min(limit, MOST)
@@ -81,7 +91,9 @@ def runs_command(
 
 
 def _show_balance(warehouse: str | None, pipeline: str | None, json: bool) -> None:
+    from sluice import console
     from sluice.replay import BALANCE_COLUMNS, balance
+    from sluice.warehouse import Warehouse
 
     with Warehouse(warehouse, read_only=True) as wh:
         rows = [r for r in balance(wh) if pipeline is None or r["pipeline"] == pipeline]
@@ -108,7 +120,9 @@ SupersededOption = Annotated[bool, typer.Option(
 
 
 def _filters(pipeline: str | None, run: int | None, file: str | None, reason: str | None,
-             superseded: bool) -> rejects.Filters:
+             superseded: bool) -> Filters:
+    from sluice import rejects
+
     rejects.check_text("--file", file)
     rejects.check_text("--reason", reason)
     return rejects.Filters(_checked_pipeline(pipeline), run, file, reason, superseded)
@@ -130,6 +144,9 @@ def quarantine_list(
     records, filtered, in file and line order."""
     if ctx.invoked_subcommand is not None:
         return
+    from sluice import console, rejects
+    from sluice.warehouse import Warehouse
+
     filters = _filters(pipeline, run, file, reason, superseded)
     with Warehouse(warehouse, read_only=True, must_exist=True) as wh:
         found = rejects.find(wh, filters, min(limit, MOST))
@@ -156,6 +173,9 @@ def quarantine_show(
     json: JsonOption = False,
 ) -> None:
     """One rejected record: its raw text whole, and every reason."""
+    from sluice import console, rejects
+    from sluice.warehouse import Warehouse
+
     with Warehouse(warehouse, read_only=True, must_exist=True) as wh:
         found = rejects.show(wh, record)
     if json:
@@ -194,6 +214,9 @@ def quarantine_export(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Every matching rejected record, as CSV or JSON Lines."""
+    from sluice import console, rejects
+    from sluice.warehouse import Warehouse
+
     filters = _filters(pipeline, run, file, reason, superseded)
     if output is not None:
         check_file_target(output)
@@ -217,8 +240,10 @@ def quarantine_replay(
 ) -> None:
     """Offer quarantined records again to the pipeline's current contract (writes): those
     that now pass are loaded, the others keep today's reasons."""
+    from sluice import console
     from sluice.lifecycle import check_all_read
     from sluice.replay import replay
+    from sluice.warehouse import Warehouse
 
     filters = _filters(pipeline, run, file, reason, False)
     chosen = next(p for p in pipelines() if p.name == pipeline)
@@ -283,7 +308,9 @@ def trace_command(
     json: JsonOption = False,
 ) -> None:
     """Where a loaded row came from (file, line, run), and the versions that lost to it."""
+    from sluice import console, rejects
     from sluice.lineage import trace
+    from sluice.warehouse import Warehouse
 
     _checked_pipeline(pipeline, "PIPELINE")
     rejects.check_text("KEY", key)
@@ -303,6 +330,8 @@ def trace_command(
 
 
 def _trace_lines(found: dict[str, Any]) -> list[str]:
+    from sluice import console, rejects
+
     lines = []
     for row in found["rows"]:
         where = (rejects.printable(row["path"]) if row["path"] is not None
@@ -320,3 +349,43 @@ def _trace_lines(found: dict[str, Any]) -> list[str]:
             lines.append(f"  {rejects.printable(lost['path'])}, line {lost['line_number']} (run "
                          f"{lost['run_id']}{superseded}): {rejects.as_text(lost['raw'] or '')}")
     return lines
+
+
+# --- the warehouse as it is ---------------------------------------------------------------
+
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV, with a header line.")]
+JsonlOption = Annotated[bool, typer.Option(
+    "--jsonl", help="Print JSON Lines: one JSON object per row.")]
+
+
+def sql_command(
+    sql: Annotated[str, typer.Argument(
+        metavar="SQL", help="One query (SELECT ...), in the warehouse's SQL.")],
+    csv_output: CsvOption = False,
+    jsonl: JsonlOption = False,
+    limit: Annotated[int | None, typer.Option(
+        min=0, metavar="N", help=f"At most N rows (default: all; the text table shows "
+                                 f"{TABLE_ROWS:,}).")] = None,
+    warehouse: WarehouseOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Run one read-only SQL query against the warehouse and print its rows."""
+    from sluice.query import run_query
+
+    run_query(warehouse, sql, limit, as_json=json, as_csv=csv_output, as_jsonl=jsonl)
+
+
+def tables_command(
+    csv_output: CsvOption = False,
+    jsonl: JsonlOption = False,
+    count_timeout: Annotated[float, typer.Option(
+        min=0.001, metavar="SECONDS",
+        help="Give up one table's row count after this long; the row says so.")
+    ] = DEFAULT_COUNT_SECONDS,
+    warehouse: WarehouseOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List every table and view of the warehouse, with its row count."""
+    from sluice.query import list_tables
+
+    list_tables(warehouse, count_timeout, as_json=json, as_csv=csv_output, as_jsonl=jsonl)

@@ -1,4 +1,12 @@
-"""Options and checks that every pipeline's verbs share."""
+"""Options and checks that every pipeline's verbs share, and how `--help` is made.
+
+`--help` and usage errors are Click's plain text, never Rich's framed boxes: Typer's Rich
+help imports Rich's Markdown and traceback modules, twice the time of the rest of a
+`--help`. Every command group is a `CommandGroup`, made with Rich markup off.
+
+This module is on the path of every `--help`: it imports Typer and light sluice modules
+only, never the engine (see tests/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +16,18 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer._click.core import ParameterSource
+from typer._click.exceptions import MissingParameter
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from sluice.errors import UsageError
-from sluice.warehouse import WAREHOUSE_ENV
+from sluice.settings import DEFAULT_WAREHOUSE, WAREHOUSE_ENV
 
 WarehouseOption = Annotated[
     str | None,
     typer.Option("--warehouse", "-w", envvar=WAREHOUSE_ENV, show_envvar=True, metavar="PATH|URL",
-                 help="DuckDB warehouse file, or postgresql://user@host:port/database [default: warehouse.db]"),
+                 help="DuckDB warehouse file, or postgresql://user@host:port/database "
+                      f"[default: {DEFAULT_WAREHOUSE}]"),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")]
 
@@ -25,14 +36,19 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 
 
 class CommandGroup(typer.Typer):
-    """A Typer app whose `--help` names no Python types: Typer prints `<bool>` after a
-    flag, `<list[str]>` after an argument, `<int range>` after an option. Here a flag
-    shows nothing, an argument its name, an option that takes a value a word for it
-    (PATH, INTEGER, NUMBER, TEXT, or its `metavar=`). The root app and every pipeline's
-    app are one (`pipeline_app`), so every verb's help is made the same way."""
+    """A Typer app whose `--help` is plain text and names no Python types: Typer prints
+    `<bool>` after a flag, `<list[str]>` after an argument, `<int range>` after an option.
+    Here a flag shows nothing, an argument its name, an option that takes a value a word
+    for it (PATH, INTEGER, NUMBER, TEXT, or its `metavar=`). The root app and every
+    pipeline's app are one (`pipeline_app`), so every verb's help is made the same way.
+
+    Rich markup is off (plain help and usage errors, see the module's docstring), and so
+    are Typer's pretty tracebacks: `sluice.entry` turns every error into one line."""
 
     def __init__(self, **settings: Any) -> None:
-        settings.setdefault("cls", _PlainGroup)
+        settings.setdefault("cls", PlainGroup)
+        settings.setdefault("rich_markup_mode", None)
+        settings.setdefault("pretty_exceptions_enable", False)
         super().__init__(**settings)
 
     def command(self, name: str | None = None, **settings: Any
@@ -65,6 +81,33 @@ class _PlainOption(TyperOption):
             word = "TEXT"
         return word + ("..." if self.nargs != 1 else "")
 
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        """The value, converted by Typer unless the conversion would return it as it is:
+        None (the option not given, and no default), or the option's own default of its
+        plain type. Typer converts with a Pydantic adapter that it builds when the option
+        is first processed, and importing Pydantic doubled the time of a `--help`: every
+        group above the command asked about processes its options (`--help`, not given,
+        is None; `sluice quarantine`'s filters are None or their defaults)."""
+        if not _as_it_is(self, ctx, value):
+            return super().process_value(ctx, value)
+        # What Typer does after converting.
+        if self.required and self.value_is_missing(value):
+            raise MissingParameter(ctx=ctx, param=self)
+        if self.callback is not None:
+            value = self.callback(ctx, self, value)
+        return value
+
+
+def _as_it_is(param: _PlainOption, ctx: Any, value: Any) -> bool:
+    """Typer's conversion would return the value unchanged (and is not needed)."""
+    if param.nargs != 1 or param.multiple:
+        return False  # None becomes ()
+    if value is None:
+        return True
+    return (ctx.get_parameter_source(param.name) is ParameterSource.DEFAULT
+            and type(value) in (bool, int, float, str)
+            and type(value) is param.type_descriptor.annotation)
+
 
 class _PlainArgument(TyperArgument):
     def display_type_rich(self, ctx: Any) -> str | None:
@@ -85,9 +128,30 @@ class _PlainCommand(TyperCommand):
         return _plain(super().get_params(ctx))
 
 
-class _PlainGroup(TyperGroup):
+class PlainGroup(TyperGroup):
+    """A command group whose `--help` lists each command with the first sentence of its
+    help, whole and wrapped (Click cuts it at the terminal's width, ending in `...`)."""
+
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx))
+
+    def listed_command(self, ctx: Any, name: str) -> Any:
+        """The command `--help` lists under `name` (a group may list one it has not
+        built yet)."""
+        return self.get_command(ctx, name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.listed_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=_WHOLE)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+_WHOLE = 10_000  # a short help's limit: its first sentence, never cut
 
 
 def check_file_target(path: Path) -> None:

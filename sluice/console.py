@@ -4,6 +4,9 @@ One output contract for every verb (docs/architecture.md, "Output"): the same wo
 the same counts in text and JSON; JSON keys in snake_case, numbers as JSON numbers
 (decimals exact), times in ISO 8601 UTC with a `Z`; counts with thousands separators in
 text tables.
+
+Commands import this module when they run, never at the top of a module that `--help`
+imports: it imports Rich (tests/test_cli_startup.py).
 """
 
 from __future__ import annotations
@@ -22,12 +25,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from sluice.ingest import Progress as ProgressCallback
-from sluice.ingest import no_progress
-from sluice.ledger import RunSummary
-from sluice.warehouse import Result
+from sluice.destinations import Result
 
 if TYPE_CHECKING:
+    from sluice.ingest import Progress as ProgressCallback
+    from sluice.ledger import RunSummary
     from sluice.registry import View
 
 PIPED_WIDTH = 10_000
@@ -95,6 +97,8 @@ def iso_time(value: datetime) -> str:
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
     """A progress callback drawing a bar on stderr when it is a terminal, else silent."""
+    from sluice.ingest import no_progress
+
     if not (enabled and err.is_terminal):
         yield no_progress
         return

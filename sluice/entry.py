@@ -20,7 +20,7 @@ def main() -> None:
 
         if _wants_json():
             # The CLI library's own errors (a bad option value) come here as exceptions,
-            # not as its framed box, so that they are printed as JSON like every other.
+            # not as its usage message, so that they are printed as JSON like every other.
             code = app(standalone_mode=False)
             if isinstance(code, int) and code:
                 raise SystemExit(code)

@@ -227,7 +227,7 @@ def _scan_and_stage(warehouse: Warehouse, reader: RecordReader, offered: InputFi
                     by_json: bool) -> tuple[LineScan, StagedFile | None]:
     """The file's scan, and its rows as the engine read them (None if the engine could
     not read it, or must not: a damaged compressed file): by its JSON reader (the scan
-    then notes where lines end, for `json_staging.prove`), else by its line reader."""
+    then notes where lines start, for `json_staging.prove`), else by its line reader."""
     engine_may_read = engine_can_open(offered.path)
     if is_gzip_name(offered.path) or not engine_may_read:
         scan = scan_lines(offered.path)

@@ -5,7 +5,7 @@ about twice as fast as reading lines and parsing each with the JSON functions
 (`staging.stage_lines`). But it says nothing about lines: it skips a blank line, gives a
 row of NULLs for a line it cannot parse, and keeps the first of a repeated field
 without a word. So its rows are kept only when the file's scan (`lines.scan_lines`,
-which also counts the double quotes and notes where each line ends) proves them right:
+which also counts the double quotes and notes where lines start) proves them right:
 
 - One row a line. A plain file with no CR, NUL, byte order mark or over-long line,
   where the reader gave exactly as many rows as the scan counted lines: the reader
@@ -76,9 +76,9 @@ def prove(warehouse: Warehouse, contract: Contract, staged: StagedFile, scan: Li
           ) -> bool:
     """Whether the file's rows are its lines (see the module's docstring); if so, its
     broken rows get their reasons and raw text and are noted in `staged_broken`, and
-    the file keeps where its lines end (to read conflicting lines again)."""
-    ends = scan.line_ends
-    if (ends is None or scan.nul or scan.bom or scan.lone_cr or scan.crlf
+    the file keeps where its lines start (to read conflicting lines again)."""
+    starts = scan.line_starts
+    if (starts is None or scan.nul or scan.bom or scan.lone_cr or scan.crlf
             or scan.longest_line > MAX_LINE_BYTES or staged.rows != scan.lines):
         return False
     broken = [int(row[0]) for row in warehouse.query(
@@ -87,7 +87,7 @@ def prove(warehouse: Warehouse, contract: Contract, staged: StagedFile, scan: Li
     if len(broken) > MAX_LINES_READ_AGAIN:
         return False
     anchors = {0, staged.rows - 1} - set(broken) if staged.rows else set()
-    lines = ends.read(staged.path, [*broken, *anchors])
+    lines = starts.read(staged.path, [*broken, *anchors])
     broken_bytes = sum(len(lines[p]) - lines[p].count(b'"') for p in broken)
     good_bytes = scan.bytes_read - scan.lf - scan.quotes - broken_bytes
     accounted = warehouse.scalar(
@@ -99,7 +99,7 @@ def prove(warehouse: Warehouse, contract: Contract, staged: StagedFile, scan: Li
     if not _agree(warehouse, contract, staged, broken, anchors):
         return False
     _note_broken(warehouse, staged)
-    staged.line_ends = ends
+    staged.line_starts = starts
     return True
 
 

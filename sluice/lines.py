@@ -32,8 +32,8 @@ RAW_TEXT_LIMIT = 65_536
 # The engine's line reader silently skips a line longer than its buffer (32 MiB by
 # default); below this, with no lone CR and one kind of line end, its rows are exact.
 ENGINE_SAFE_LINE_BYTES = 30 << 20
-# Where a file's lines end is kept (4 bytes a line) only up to this many lines.
-MAX_INDEXED_LINES = 50_000_000
+# Where every this many lines start is kept (8 bytes each), to read any line again.
+LINE_STRIDE = 16
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,10 @@ class LineScan:
     damage: str | None = None  # why a compressed file cannot be trusted
     nul: bool = False  # a NUL byte somewhere
     bom: bool = False  # the content starts with a UTF-8 byte order mark
-    # With `scan_lines(index=True)`: the double quotes in the content, and where each
-    # line ends (None past MAX_INDEXED_LINES lines, or for a compressed file).
+    # With `scan_lines(index=True)`: the double quotes in the content, and where lines
+    # start (None for a compressed file, or one with a byte order mark).
     quotes: int = 0
-    line_ends: LineEnds | None = None
+    line_starts: LineStarts | None = None
 
     @property
     def engine_safe(self) -> bool:
@@ -72,7 +72,7 @@ def scan_lines(path: Path, stop: threading.Event | None = None, index: bool = Fa
     """Checksum the file's bytes as read and count its lines (of the decompressed
     content, for a .gz file, which is verified completely on the way). Setting `stop`
     ends the scan early with ScanStopped. With `index`, also note where every line ends
-    and count the double quotes (`LineScan.line_ends`, `quotes`)."""
+    and count the double quotes (`LineScan.line_starts`, `quotes`)."""
     digest = hashlib.sha256()
     counter = _LineIndex() if index and not is_gzip_name(path) else _LineCounter()
     damage = None
@@ -89,7 +89,7 @@ def scan_lines(path: Path, stop: threading.Event | None = None, index: bool = Fa
         bytes_read = stream.tell()
     return LineScan(digest.hexdigest(), bytes_read, counter.lines, counter.lone_cr,
                     counter.crlf, counter.lf, counter.longest, damage, counter.nul,
-                    counter.bom, counter.quotes, counter.line_ends())
+                    counter.bom, counter.quotes, counter.line_starts())
 
 
 def _content_chunks(path: Path, stream: BinaryIO, digest: Any) -> Iterator[bytes]:
@@ -147,7 +147,7 @@ class _LineCounter:
         """The LFs in the chunk (a subclass notes where they are)."""
         return chunk.count(b"\n")
 
-    def line_ends(self) -> LineEnds | None:
+    def line_starts(self) -> LineStarts | None:
         return None
 
     @property
@@ -162,8 +162,9 @@ class _LineCounter:
 
 
 class _LineIndex(_LineCounter):
-    """A line counter that also keeps where each line ends and counts double quotes,
-    with numpy (a vector compare a chunk: cheaper than bytes.count)."""
+    """A line counter that also counts double quotes and notes where every
+    LINE_STRIDE-th line starts, with numpy (a vector compare a chunk: cheaper than
+    bytes.count)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -171,54 +172,46 @@ class _LineIndex(_LineCounter):
 
         self._np = numpy
         self.offset = 0  # content bytes before the chunk
-        self.bases: list[int] = []
-        self.ends: list[np.ndarray] | None = []
+        self.starts: list[np.ndarray] = [numpy.zeros(1, numpy.int64)]
 
     def _line_ends(self, chunk: bytes) -> int:
         np = self._np
         array = np.frombuffer(chunk, np.uint8)
         self.quotes += int(np.count_nonzero(array == 0x22))
         ends = np.flatnonzero(array == 0x0A)
-        if self.ends is not None:
-            if self.lf + len(ends) > MAX_INDEXED_LINES:
-                self.ends = None
-            elif len(ends):
-                self.bases.append(self.offset)
-                self.ends.append(ends.astype(np.uint32))
+        # The LF numbered j (from 0, in the file) starts line j + 1.
+        first = (LINE_STRIDE - 1 - self.lf) % LINE_STRIDE
+        self.starts.append(ends[first::LINE_STRIDE].astype(np.int64) + (self.offset + 1))
         self.offset += len(chunk)
         return len(ends)
 
-    def line_ends(self) -> LineEnds | None:
-        if self.ends is None or self.bom:
+    def line_starts(self) -> LineStarts | None:
+        if self.bom:
             return None
-        np = self._np
-        bases = np.repeat(np.array(self.bases, np.int64), [len(e) for e in self.ends])
-        ends = (np.concatenate(self.ends).astype(np.int64) + bases if self.ends
-                else np.zeros(0, np.int64))
-        return LineEnds(ends, self.offset)
+        return LineStarts(self._np.concatenate(self.starts))
 
 
-class LineEnds:
-    """Where each line of a plain file ends (the offset of its LF), to read any line
-    again by its position without reading the lines before it."""
+class LineStarts:
+    """Where every LINE_STRIDE-th line of a plain file starts: to read any line again
+    by its position, reading at most LINE_STRIDE - 1 lines before it."""
 
-    def __init__(self, ends: np.ndarray, size: int) -> None:
-        self.ends, self.size = ends, size
-
-    def span(self, position: int) -> tuple[int, int]:
-        """The bytes [start, end) of the line at 0-based `position`, without its LF."""
-        start = 0 if position == 0 else int(self.ends[position - 1]) + 1
-        end = int(self.ends[position]) if position < len(self.ends) else self.size
-        return start, end
+    def __init__(self, starts: np.ndarray) -> None:
+        self.starts = starts
 
     def read(self, path: Path, positions: list[int]) -> dict[int, bytes]:
-        """The exact bytes of the lines at these positions."""
+        """The exact bytes of the lines at these (0-based) positions, without LF."""
         found: dict[int, bytes] = {}
         with path.open("rb") as stream:
-            for position in sorted(positions):
-                start, end = self.span(position)
-                stream.seek(start)
-                found[position] = stream.read(end - start)
+            at = -1  # the position of the line the stream is at, -1: not known
+            for position in sorted(set(positions)):
+                if at < 0 or position < at or position - at >= LINE_STRIDE:
+                    at = position - position % LINE_STRIDE
+                    stream.seek(int(self.starts[position // LINE_STRIDE]))
+                while at < position:
+                    stream.readline()
+                    at += 1
+                found[position] = stream.readline().removesuffix(b"\n")
+                at += 1
         return found
 
 

@@ -239,9 +239,9 @@ def _quarantine_conflicts(
 def _read_conflicting_lines(warehouse: Warehouse, f: StagedFile, positions: list[int]
                             ) -> None:
     """Engine table `conflict_lines` (position, line): the lines at these positions, read
-    where they lie when the file's line ends are known, else by scanning its lines."""
-    if f.line_ends is not None:
-        lines = f.line_ends.read(f.path, positions)
+    where they lie when the file's line starts are known, else by scanning its lines."""
+    if f.line_starts is not None:
+        lines = f.line_starts.read(f.path, positions)
         warehouse.execute("CREATE OR REPLACE TEMP TABLE conflict_lines "
                           "(position BIGINT, line VARCHAR)")
         warehouse.execute("INSERT INTO conflict_lines SELECT unnest(?), unnest(?)",

@@ -12,6 +12,9 @@ clear refusal saying which.
 
 Rows stream: fetched in batches and written as they come (`--csv`, `--jsonl`, `--json`);
 the text table shows at most `TABLE_ROWS` rows unless `--limit` says otherwise.
+
+The commands' options are declared in `sluice.cli_operations`, which `--help` imports
+(this module imports DuckDB): they call `run_query` and `list_tables`.
 """
 
 from __future__ import annotations
@@ -26,18 +29,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from uuid import UUID
 
 import duckdb
-import typer
 
 from sluice import console, interrupts
-from sluice.cli_options import JsonOption, WarehouseOption
 from sluice.destinations import Result
 from sluice.destinations.duckdb_file import CATALOG
 from sluice.errors import UsageError
 from sluice.rejects import check_text
+from sluice.settings import TABLE_ROWS
 from sluice.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -45,10 +47,6 @@ if TYPE_CHECKING:
 
 # Rows fetched from the engine at a time.
 BATCH_ROWS = 10_000
-# Rows the text table shows when no --limit is given.
-TABLE_ROWS = 1_000
-# How long one row count of `sluice tables` may take before it is given up.
-DEFAULT_COUNT_SECONDS = 10.0
 # Settings of the DuckDB connection that runs a user's SQL, applied in this order: the
 # last one locks them all.
 _DUCKDB_LOCKDOWN = (
@@ -62,41 +60,20 @@ _CURSOR = "sluice_sql"
 Value = TypeVar("Value")
 _TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
 
-CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV, with a header line.")]
-JsonlOption = Annotated[bool, typer.Option(
-    "--jsonl", help="Print JSON Lines: one JSON object per row.")]
 
-
-def sql_command(
-    sql: Annotated[str, typer.Argument(
-        metavar="SQL", help="One query (SELECT ...), in the warehouse's SQL.")],
-    csv_output: CsvOption = False,
-    jsonl: JsonlOption = False,
-    limit: Annotated[int | None, typer.Option(
-        min=0, metavar="N", help=f"At most N rows (default: all; the text table shows "
-                                 f"{TABLE_ROWS:,}).")] = None,
-    warehouse: WarehouseOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Run one read-only SQL query against the warehouse and print its rows."""
-    output = _output(json, csv_output, jsonl)
+def run_query(warehouse: str | None, sql: str, limit: int | None, *, as_json: bool,
+              as_csv: bool, as_jsonl: bool) -> None:
+    """`sluice sql`: one read-only query against the warehouse, its rows printed."""
+    output = _output(as_json, as_csv, as_jsonl)
     check_text("SQL", sql)
     with Warehouse(warehouse, read_only=True, must_exist=True) as wh, _rows_of(wh, sql) as rows:
         _show(rows, output, limit)
 
 
-def tables_command(
-    csv_output: CsvOption = False,
-    jsonl: JsonlOption = False,
-    count_timeout: Annotated[float, typer.Option(
-        min=0.001, metavar="SECONDS",
-        help="Give up one table's row count after this long; the row says so.")
-    ] = DEFAULT_COUNT_SECONDS,
-    warehouse: WarehouseOption = None,
-    json: JsonOption = False,
-) -> None:
-    """List every table and view of the warehouse, with its row count."""
-    output = _output(json, csv_output, jsonl)
+def list_tables(warehouse: str | None, count_timeout: float, *, as_json: bool,
+                as_csv: bool, as_jsonl: bool) -> None:
+    """`sluice tables`: every table and view of the warehouse, with its row count."""
+    output = _output(as_json, as_csv, as_jsonl)
     with Warehouse(warehouse, read_only=True, must_exist=True) as wh:
         if wh.destination.shares_engine:
             result = _duckdb_tables(wh.con, count_timeout)

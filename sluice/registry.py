@@ -1,6 +1,11 @@
 """The registry of pipelines: every package under `sluice/pipelines/` that declares a
 `PIPELINE` is one. `sluice`, `sluice demo` and `sluice serve` loop over it, so adding a
 pipeline touches no shared file.
+
+A declaration is light: `sluice --help` imports every pipeline's package to list it, and
+`sluice PIPELINE VERB --help` imports the package under its `cli` module. So a package's
+`__init__.py` imports no engine (DuckDB, the ingest): what needs one is named by its
+module and imported when it runs (`commands_in`, `demo_in`, `spec_in`, `web_in`).
 """
 
 from __future__ import annotations
@@ -84,12 +89,18 @@ class Pipeline:
     models: Traversable | None = None  # its folder of model files (`*.sql`)
     traced: tuple[Traced, ...] = ()  # its tables whose rows `sluice trace` finds
     # How `sluice quarantine replay` offers its rejected records again: the spec of its
-    # ingest, when a record is one line that stands on its own (None: not replayable).
-    replay_spec: KeyedLines | None = None
+    # ingest, when a record is one line that stands on its own (None: not replayable),
+    # loaded when a replay runs (the spec's class lives with the engine).
+    replay: Callable[[], KeyedLines] | None = None
     replay_refusal: str = "its records cannot be offered again on their own"
     # Its part of `sluice serve`: API routes, the panels of its page and its headline,
     # loaded when the server starts (None: its page shows its views as tables).
     web: Callable[[], WebPart] | None = None
+
+    @property
+    def replay_spec(self) -> KeyedLines | None:
+        """The spec of its ingest that a replay offers records to (None: not replayable)."""
+        return self.replay() if self.replay is not None else None
 
     def model_files(self) -> list[Traversable]:
         """Its model files, in the order they run (by name): written once in DuckDB's
@@ -127,6 +138,15 @@ def demo_in(module: str) -> DemoStep:
         return step(warehouse, folder, progress)
 
     return run
+
+
+def spec_in(module: str) -> Callable[[], KeyedLines]:
+    """A pipeline's ingest spec: `SPEC` of `module`, imported when a replay runs."""
+    def load() -> KeyedLines:
+        spec: KeyedLines = importlib.import_module(module).SPEC
+        return spec
+
+    return load
 
 
 def web_in(module: str) -> Callable[[], WebPart]:

@@ -24,7 +24,7 @@ from sluice.contracts import INVALID_UTF8
 from sluice.lines import (
     MAX_LINE_BYTES,
     RAW_TEXT_LIMIT,
-    LineEnds,
+    LineStarts,
     RefusedLine,
     escaped,
     long_line_reason,
@@ -59,8 +59,8 @@ class StagedFile:
     scanner_rejects: int
     identity: str | None = None  # what the ledger calls it, when not its path
     # Set when the engine's JSON reader staged it (`json_staging.py`): where its lines
-    # end, to read any of them again by position.
-    line_ends: LineEnds | None = None
+    # start, to read any of them again by position.
+    line_starts: LineStarts | None = None
 
     @property
     def shown(self) -> str:

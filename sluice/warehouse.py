@@ -22,11 +22,10 @@ import duckdb
 
 from sluice.destinations import Destination, Result, is_postgres_url
 from sluice.errors import UsageError
+from sluice.settings import DEFAULT_WAREHOUSE, WAREHOUSE_ENV
 
 __all__ = ["Result", "Warehouse"]
 
-DEFAULT_WAREHOUSE = "warehouse.db"
-WAREHOUSE_ENV = "SLUICE_WAREHOUSE"
 MEMORY_LIMIT_ENV = "SLUICE_MEMORY_LIMIT"
 # DuckDB spills to disk past this; it keeps a 10-million-row ingest well under 2 GB.
 DEFAULT_MEMORY_LIMIT = "1GB"

@@ -292,8 +292,9 @@ def _program_name() -> Iterator[None]:
 _RUNNER = CliRunner()
 # sluice's modules decide at import whether their output is a terminal (the width of
 # tables, colours): imported here with the runner's streams, as in a piped process.
+# (`sluice.cli` no longer imports the output module: commands import it when they run.)
 with _RUNNER.isolation():
-    for _module in ("sluice.entry", "sluice.cli"):
+    for _module in ("sluice.entry", "sluice.cli", "sluice.console"):
         importlib.import_module(_module)
 
 

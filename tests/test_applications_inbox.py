@@ -670,7 +670,7 @@ def test_wrong_arguments_exit_2_with_one_clear_line(work: Path, args: tuple[str,
     assert "Traceback" not in result.stderr and result.stdout == ""
     if own:
         assert result.stderr == f"error: {message}\n"
-    else:  # the command-line parser's framed usage error, naming the option
+    else:  # the command-line parser's usage error, naming the option
         option = re.findall(r"'(--[a-z-]+)'", message)[0]
         assert option in result.stderr, result.stderr
     as_json = sluice("applications", *args, "--json", cwd=work, expect=2) \

@@ -6,7 +6,7 @@ with spaces, newlines and bytes that are not UTF-8; filters that look like SQL; 
 paths that cannot be written; a warehouse that is missing or held by another process.
 
 Everywhere: the documented exit code (2 usage, 1 not found or failed, 3 locked), one
-`error: ...` line on stderr (or the parser's framed box for a bad option), never a
+`error: ...` line on stderr (or the parser's usage message for a bad option), never a
 traceback or a Python exception's name.
 """
 
@@ -62,7 +62,7 @@ def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) ->
 
 
 def usage_box(result: subprocess.CompletedProcess[str], option: str) -> None:
-    """A usage error from the command-line parser (its framed box): exit 2, names the
+    """A usage error from the command-line parser (its usage message): exit 2, names the
     option, no traceback."""
     assert result.returncode == 2, (result.returncode, result.stderr)
     clean(result)

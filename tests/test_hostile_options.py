@@ -34,7 +34,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 
 
 def assert_usage_error(result: subprocess.CompletedProcess[str], option: str) -> None:
-    """A usage error from the command-line parser (a framed box): exit 2, names the option."""
+    """A usage error from the command-line parser (its usage message): exit 2, names the
+    option."""
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert_no_engine_text(result)
     assert option in result.stderr, result.stderr

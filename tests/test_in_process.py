@@ -16,7 +16,7 @@ from sluice import interrupts
 COMMANDS = [
     ("--help",),
     ("votes", "ingest", "--help"),
-    ("votes", "ingest", "--no-such-option"),  # the library's framed usage error
+    ("votes", "ingest", "--no-such-option"),  # the library's usage error
     ("votes", "ingest", "nowhere.jsonl", "--json"),
     ("votes", "ingest", str(EXAMPLE)),  # a table, at a piped process's width
     ("votes", "outliers", "--json"),

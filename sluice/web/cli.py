@@ -1,4 +1,7 @@
-"""`sluice serve`: the dashboard and JSON API over a warehouse, until Ctrl-C or SIGTERM."""
+"""`sluice serve`: the dashboard and JSON API over a warehouse, until Ctrl-C or SIGTERM.
+
+Imported by every `--help`: Typer and light modules at the top; the web framework, the
+server and the output are imported when the command runs (tests/test_cli_startup.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from sluice import console
 from sluice.cli_options import WarehouseOption
 from sluice.errors import UsageError
 
@@ -30,6 +32,7 @@ def serve_command(
 
     import uvicorn
 
+    from sluice import console
     from sluice.web.app import create_app
     from sluice.web.readers import Readers
 

@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from sluice.ingest import Progress, no_progress
-from sluice.ledger import RunSummary, ensure_ledger
-from sluice.pipelines.advocacy import load, sources
 from sluice.pipelines.advocacy.contracts import ENTITIES
 from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
-from sluice.warehouse import Warehouse
 
-PIPELINE_NAME = sources.PIPELINE
+if TYPE_CHECKING:
+    from sluice.ingest import Progress
+    from sluice.ledger import RunSummary
+    from sluice.warehouse import Warehouse
+
+# The package is the pipeline's declaration and stays light (see `sluice.registry`): the
+# load is imported when it runs. The name is `sources.PIPELINE`'s too, which
+# tests/test_cli_startup.py checks.
+PIPELINE_NAME = "advocacy"
 MODELS = resources.files(__package__) / "models"
 
 
-def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
-           batch_size: int = sources.BATCH_FILES) -> RunSummary:
-    """Load a folder (or .tar.gz) of advocate files, `batch_size` files per scan, or a
-    JSON Lines file of advocates; then rebuild the models."""
-    run = load.ingest(warehouse, source, progress, batch_size)
+def ingest(warehouse: Warehouse, source: str, progress: Progress | None = None,
+           batch_size: int | None = None) -> RunSummary:
+    """Load a folder (or .tar.gz) of advocate files, `batch_size` files per scan
+    (None: `sources.BATCH_FILES`), or a JSON Lines file of advocates; then rebuild the
+    models."""
+    from sluice.ingest import no_progress
+    from sluice.pipelines.advocacy import load, sources
+
+    run = load.ingest(warehouse, source, progress or no_progress,
+                      sources.BATCH_FILES if batch_size is None else batch_size)
     build_models(warehouse)
     return run
 
 
 def build_models(warehouse: Warehouse) -> None:
+    from sluice.ledger import ensure_ledger
+    from sluice.pipelines.advocacy import load
+
     ensure_ledger(warehouse)
     load.ensure_schema(warehouse)
     PIPELINE.run_models(warehouse)

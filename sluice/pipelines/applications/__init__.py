@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
-from sluice import merge
 from sluice.pipelines.applications.contracts import CONTRACT
-from sluice.pipelines.applications.inbox import PIPELINE as PIPELINE_NAME
-from sluice.pipelines.applications.inbox import Inbox, InboxPass, process
-from sluice.pipelines.applications.outputs import TARGET
+from sluice.pipelines.applications.settings import PIPELINE as PIPELINE_NAME
+from sluice.pipelines.applications.settings import TARGET
 from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
-from sluice.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from sluice.pipelines.applications.inbox import Inbox, InboxPass, process
+    from sluice.warehouse import Warehouse
 
 MODELS = resources.files(__package__) / "models"
 
 __all__ = ["CONTRACT", "PIPELINE", "TARGET", "Inbox", "InboxPass", "build_models", "process"]
 
 
+def __getattr__(name: str) -> Any:
+    """The inbox's names, imported when first used: the package is the pipeline's
+    declaration and stays light (see `sluice.registry`)."""
+    if name in ("Inbox", "InboxPass", "process"):
+        from sluice.pipelines.applications import inbox
+
+        return getattr(inbox, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def build_models(warehouse: Warehouse) -> None:
     """Recreate the views over applications.successful."""
+    from sluice import merge
+
     warehouse.destination.execute(merge.target_ddl(CONTRACT, TARGET))
     PIPELINE.run_models(warehouse)
 

@@ -1,16 +1,19 @@
 """`sluice applications ...`: process the inbox once or keep watching it, the report, and
-demo application files."""
+demo application files.
+
+Imported by `--help`: Typer and light modules at the top; each verb imports the engine
+and the output when it runs (tests/test_cli_startup.py)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sluice import console, interrupts
+from sluice import interrupts
 from sluice.cli_options import (
     JsonOption,
     WarehouseOption,
@@ -18,13 +21,13 @@ from sluice.cli_options import (
     pipeline_app,
 )
 from sluice.errors import UsageError, user_message
-from sluice.lifecycle import check_all_read
 from sluice.paths import shown
 from sluice.pipelines import applications
 from sluice.pipelines.applications.contracts import AGE_ON
-from sluice.pipelines.applications.generate import generate_applications
-from sluice.pipelines.applications.inbox import DEFAULT_MIN_AGE, Inbox, InboxPass
-from sluice.warehouse import Warehouse
+from sluice.pipelines.applications.settings import DEFAULT_MIN_AGE
+
+if TYPE_CHECKING:
+    from sluice.pipelines.applications.inbox import Inbox, InboxPass
 
 app = pipeline_app(applications.HELP)
 AGE_ON_TEXT = AGE_ON.isoformat()
@@ -53,6 +56,8 @@ AgeOnOption = Annotated[str, typer.Option(
 
 def _inbox(inbox: Path, out: Path, archive: Path | None, output_format: OutputFormat,
            min_age: float, age_on: str) -> Inbox:
+    from sluice.pipelines.applications.inbox import Inbox
+
     if not inbox.is_dir():
         raise UsageError(f"--inbox {shown(inbox)}: "
                          + ("not a folder" if inbox.exists() else "no such folder"))
@@ -84,6 +89,10 @@ def applications_run(
     json: JsonOption = False,
 ) -> None:
     """Process every new, complete file in the inbox once: outputs, warehouse, archive."""
+    from sluice import console
+    from sluice.lifecycle import check_all_read
+    from sluice.warehouse import Warehouse
+
     where = _inbox(inbox, out, archive, output_format, min_age, age_on)
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         done = applications.process(wh, where, progress)
@@ -106,7 +115,9 @@ def applications_watch(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Keep processing the inbox: when files arrive and are complete, and every hour."""
+    from sluice import console
     from sluice.pipelines.applications.watch import watch_inbox
+    from sluice.warehouse import Warehouse
 
     where = _inbox(inbox, out, archive, output_format, min_age, age_on)
     with Warehouse(warehouse):
@@ -122,12 +133,16 @@ def applications_watch(
 
 
 def _print_pass(reason: str, done: InboxPass) -> None:
+    from sluice import console
+
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
     console.out.print(f"[{stamp}] pass ({reason})", markup=False)
     show_pass(done, False)
 
 
 def _print_error(error: BaseException) -> None:
+    from sluice import console
+
     console.err.print(f"error: {user_message(error)}; trying again at the next pass",
                       markup=False)
 
@@ -135,6 +150,9 @@ def _print_error(error: BaseException) -> None:
 @app.command("report")
 def applications_report(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
     """Applications by outcome, and membership ids that more than one applicant holds."""
+    from sluice import console
+    from sluice.warehouse import Warehouse
+
     with Warehouse(warehouse, must_exist=True) as wh:
         applications.build_models(wh)
         results = {view: view.query(wh) for view in applications.PIPELINE.views}
@@ -152,6 +170,9 @@ def applications_generate(
     json: JsonOption = False,
 ) -> None:
     """Write realistic application CSV files: titles, four date formats, bad rows."""
+    from sluice import console
+    from sluice.pipelines.applications.generate import generate_applications
+
     check_folder_target(folder, "FOLDER")
     generated = generate_applications(folder, rows, files=files, seed=seed,
                                       first_index=first_index)
@@ -187,6 +208,8 @@ def _shown_or_none(path: Path | None) -> str | None:
 
 
 def show_pass(done: InboxPass, as_json: bool) -> None:
+    from sluice import console
+
     if as_json:
         console.print_json(pass_summary(done))
         return

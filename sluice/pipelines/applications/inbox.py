@@ -26,13 +26,11 @@ from sluice.ledger import LOADED, REJECTED, SKIPPED, UNREADABLE, InputFile, RunS
 from sluice.lines import file_stat
 from sluice.pipelines.applications.contracts import AGE_ON, CONTRACT, ApplicationRecords
 from sluice.pipelines.applications.outputs import TARGET, RunOutputs, settle
+from sluice.pipelines.applications.settings import DEFAULT_MIN_AGE
+from sluice.pipelines.applications.settings import PIPELINE as PIPELINE
 from sluice.warehouse import Warehouse
 
-PIPELINE = "applications"
 SUFFIXES = (".csv", ".csv.gz")
-# A file is taken once it has not changed for this long: a writer that is still
-# appending to it changes its size and time.
-DEFAULT_MIN_AGE = 10.0
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sluice import ledger
 from sluice.ledger import RunSummary
 from sluice.merge import CONFLICT, VALID, VERDICTS, conflict_reason
 from sluice.pipelines.applications.contracts import CONTRACT
+from sluice.pipelines.applications.settings import TARGET as TARGET
 from sluice.staging import (
     STAGED,
     STAGED_REJECTS,
@@ -35,7 +36,6 @@ SUCCESSFUL, UNSUCCESSFUL = "successful", "unsuccessful"
 KINDS = (SUCCESSFUL, UNSUCCESSFUL)
 FORMATS = ("csv", "parquet")
 PARTIAL = ".partial"
-TARGET = "applications.successful"
 # CSV has no lists: a row's reasons are joined with this.
 REASON_SEPARATOR = "; "
 

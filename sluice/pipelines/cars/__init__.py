@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from sluice.pipelines.cars.contracts import CONTRACT, TARGET
-from sluice.pipelines.cars.land import PIPELINE as PIPELINE_NAME
-from sluice.pipelines.cars.land import SPEC
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
-from sluice.warehouse import Warehouse
+from typing import TYPE_CHECKING, Any
+
+from sluice.pipelines.cars.settings import KEY, TARGET
+from sluice.pipelines.cars.settings import PIPELINE as PIPELINE_NAME
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, spec_in, web_in
+
+if TYPE_CHECKING:
+    from sluice.pipelines.cars.contracts import CONTRACT
+    from sluice.warehouse import Warehouse
 
 __all__ = ["CONTRACT", "PIPELINE", "TARGET", "ensure_target"]
 
 
+def __getattr__(name: str) -> Any:
+    """The contract, imported when first used: the package is the pipeline's declaration
+    and stays light (see `sluice.registry`)."""
+    if name == "CONTRACT":
+        from sluice.pipelines.cars import contracts
+
+        return contracts.CONTRACT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def ensure_target(warehouse: Warehouse) -> None:
+    from sluice.pipelines.cars.land import SPEC
+
     SPEC.ensure_target(warehouse)
 
 
@@ -29,5 +45,5 @@ VIEWS = (
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=60,
                     commands=commands_in(f"{__package__}.cli"),
                     demo=demo_in(f"{__package__}.demo"), views=VIEWS,
-                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC,
+                    traced=(Traced(TARGET, KEY),), replay=spec_in(f"{__package__}.land"),
                     web=web_in(f"{__package__}.web"))

@@ -1,4 +1,8 @@
-"""`sluice cars ...`: train the price model, predict a car's buying price, the report."""
+"""`sluice cars ...`: train the price model, predict a car's buying price, the report.
+
+Imported by `--help`: Typer and light modules at the top; each verb imports the engine
+and the output when it runs (tests/test_cli_startup.py). The model's module
+(scikit-learn, about a second to import) only by the verbs that use it."""
 
 from __future__ import annotations
 
@@ -7,22 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sluice import console
 from sluice.cli_options import JsonOption, WarehouseOption, check_file_target, pipeline_app
 from sluice.errors import UsageError
-from sluice.lifecycle import check_all_read
 from sluice.paths import shown
 from sluice.pipelines import cars
-from sluice.pipelines.cars.dataset import SHIPPED, CarDataError, read_cars
-from sluice.pipelines.cars.land import land
 from sluice.pipelines.cars.settings import DEFAULT_MODEL, FOLDS
-from sluice.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from sluice.pipelines.cars.model import TrainedModel
-
-# The model's module (scikit-learn, about a second to import) is imported by the verbs
-# that use it, not when the CLI is built: `sluice --help` never pays for it.
 
 app = pipeline_app(cars.HELP)
 
@@ -42,6 +38,12 @@ def cars_train(
     json: JsonOption = False,
 ) -> None:
     """Load the data into the warehouse, train and score the model, and save it."""
+    from sluice import console
+    from sluice.lifecycle import check_all_read
+    from sluice.pipelines.cars.dataset import SHIPPED, CarDataError, read_cars
+    from sluice.pipelines.cars.land import land
+    from sluice.warehouse import Warehouse
+
     check_file_target(model)
     source: Any = data if data is not None else SHIPPED
     if data is not None and not data.is_file():
@@ -65,6 +67,8 @@ def cars_train(
 
 
 def _print_training(trained: TrainedModel, model: Path) -> None:
+    from sluice import console
+
     report = trained.report
     lines = [f"trained on {report.rows:,} cars; candidates by {FOLDS}-fold "
              "cross-validation (accuracy, mean ± sd):"]
@@ -88,6 +92,9 @@ def cars_predict(
     json: JsonOption = False,
 ) -> None:
     """The buying price of a car, with each price's probability and what the data says."""
+    from sluice import console
+    from sluice.pipelines.cars.dataset import read_cars
+
     answers = {"maint": maint, "doors": doors, "lug_boot": lug_boot, "safety": safety,
                "class": car_class}
     try:
@@ -143,6 +150,8 @@ def model_module() -> Any:
 
 def _model(path: Path) -> tuple[TrainedModel, bool]:
     """The saved model, or one trained now on the shipped data (and saved)."""
+    from sluice.pipelines.cars.dataset import read_cars
+
     if path.exists():
         try:
             return model_module().load(path), False
@@ -157,6 +166,9 @@ def _model(path: Path) -> tuple[TrainedModel, bool]:
 @app.command("report")
 def cars_report(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
     """The cars in the warehouse: buying price by class."""
+    from sluice import console
+    from sluice.warehouse import Warehouse
+
     with Warehouse(warehouse, must_exist=True) as wh:
         cars.ensure_target(wh)
         results = {view: view.query(wh) for view in cars.PIPELINE.views}

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from sluice import kinds
 from sluice.contracts import Contract, Field, OnInvalid
 from sluice.pipelines.cars.dataset import ATTRIBUTES, LEVELS
+from sluice.pipelines.cars.settings import KEY
+from sluice.pipelines.cars.settings import TARGET as TARGET
 from sluice.staging import ContractLines
 
-TARGET = "cars.evaluations"
 INPUTS = ATTRIBUTES[:-1]
 
 CONTRACT = Contract(
     fields=(*(Field(name, kinds.STRING, required=True) for name in ATTRIBUTES),
-            Field("car_key", kinds.STRING, required=True)),
-    key="car_key",
+            Field(KEY, kinds.STRING, required=True)),
+    key=KEY,
     on_invalid=OnInvalid.REJECT,
 )
 

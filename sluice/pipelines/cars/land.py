@@ -10,9 +10,9 @@ from sluice import ingest
 from sluice.ingest import KeyedLines, Progress, no_progress
 from sluice.ledger import RunSummary
 from sluice.pipelines.cars.contracts import CONTRACT, TARGET, CarRecords
+from sluice.pipelines.cars.settings import PIPELINE
 from sluice.warehouse import Warehouse
 
-PIPELINE = "cars"
 SPEC = KeyedLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET, records=CarRecords(),
                   suffixes=(".data", ".csv"), verb="train")
 

@@ -7,20 +7,36 @@ average and weekly totals, with gaps and decreases explicit."""
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
-from sluice import merge
-from sluice.pipelines.covid.contracts import CONTRACT, TARGET
-from sluice.pipelines.covid.land import PIPELINE as PIPELINE_NAME
+from sluice.pipelines.covid.settings import PIPELINE as PIPELINE_NAME
+from sluice.pipelines.covid.settings import TARGET
 from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
-from sluice.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from sluice.pipelines.covid.contracts import CONTRACT
+    from sluice.warehouse import Warehouse
 
 MODELS = resources.files(__package__) / "models"
 
 __all__ = ["CONTRACT", "PIPELINE", "TARGET", "build_models"]
 
 
+def __getattr__(name: str) -> Any:
+    """The contract, imported when first used: the package is the pipeline's declaration
+    and stays light (see `sluice.registry`)."""
+    if name == "CONTRACT":
+        from sluice.pipelines.covid import contracts
+
+        return contracts.CONTRACT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def build_models(warehouse: Warehouse) -> None:
     """Recreate the views over covid.observations."""
+    from sluice import merge
+    from sluice.pipelines.covid.contracts import CONTRACT
+
     warehouse.destination.execute(merge.target_ddl(CONTRACT, TARGET))
     PIPELINE.run_models(warehouse)
 

@@ -1,30 +1,23 @@
-"""`sluice covid ...`: ingest an API's response, the report with its chart."""
+"""`sluice covid ...`: ingest an API's response, the report with its chart.
+
+Imported by `--help`: Typer and light modules at the top; each verb imports the engine
+and the output when it runs (tests/test_cli_startup.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sluice import console
 from sluice.cli_options import JsonOption, WarehouseOption, check_file_target, pipeline_app
 from sluice.errors import UsageError
-from sluice.lifecycle import check_all_read
 from sluice.paths import shown
 from sluice.pipelines import covid
-from sluice.pipelines.covid.fetch import RetryPolicy, identity, looks_like_url, url_problem
-from sluice.pipelines.covid.land import Landed, changes, land
-from sluice.pipelines.covid.report import (
-    DEFAULT_CHART,
-    choose_country,
-    headline,
-    headline_text,
-    latest_source,
-    series,
-    write_chart,
-)
-from sluice.warehouse import Warehouse
+from sluice.pipelines.covid.settings import DEFAULT_CHART
+
+if TYPE_CHECKING:
+    from sluice.pipelines.covid.land import Landed
 
 app = pipeline_app(covid.HELP)
 
@@ -42,6 +35,13 @@ def covid_ingest(
     json: JsonOption = False,
 ) -> None:
     """Load a response's days into covid.observations; bad days go to quarantine."""
+    from sluice import console
+    from sluice.lifecycle import check_all_read
+    from sluice.pipelines.covid.fetch import RetryPolicy, identity, looks_like_url, url_problem
+    from sluice.pipelines.covid.land import changes, land
+    from sluice.pipelines.covid.report import headline
+    from sluice.warehouse import Warehouse
+
     if looks_like_url(source):
         problem = url_problem(source)
         if problem is not None:
@@ -77,6 +77,8 @@ def _check_file(path: Path) -> None:
 
 def _change_lines(landed: Landed, changed: dict[str, dict[str, int]],
                   figures: dict[str, dict[str, Any]]) -> list[str]:
+    from sluice.pipelines.covid.report import headline_text
+
     lines = []
     for country, counts in changed.items():
         line = (f"{country}: {counts['new']:,} new days, {counts['revised']:,} revised, "
@@ -103,6 +105,17 @@ def covid_report(
 ) -> None:
     """The headline figures, weekly totals, revisions and data-quality issues, and a
     chart of daily new cases."""
+    from sluice import console
+    from sluice.pipelines.covid.report import (
+        choose_country,
+        headline,
+        headline_text,
+        latest_source,
+        series,
+        write_chart,
+    )
+    from sluice.warehouse import Warehouse
+
     check_file_target(chart)
     with Warehouse(warehouse, must_exist=True) as wh:
         covid.build_models(wh)

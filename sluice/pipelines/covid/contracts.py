@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 from sluice import kinds
 from sluice.contracts import DUPLICATE_FIELD, INVALID_JSON, NOT_AN_OBJECT, Contract, Field
+from sluice.pipelines.covid.settings import TARGET as TARGET
 from sluice.staging import ContractLines, sql_string
-
-TARGET = "covid.observations"
 
 CONTRACT = Contract(
     fields=(

@@ -27,9 +27,9 @@ from sluice.pipelines.covid.fetch import (
     identity,
     looks_like_url,
 )
+from sluice.pipelines.covid.settings import PIPELINE
 from sluice.warehouse import Warehouse
 
-PIPELINE = "covid"
 SPEC = KeyedLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET,
                   records=CovidRecords(Response("", "", "1970-01-01T00:00:00")))
 

@@ -12,8 +12,6 @@ from typing import Any
 from sluice.errors import UsageError
 from sluice.warehouse import Warehouse
 
-DEFAULT_CHART = Path("covid-cases.png")
-
 
 @dataclass(frozen=True)
 class Day:

@@ -5,13 +5,14 @@ for the dashboards, and loaded from the log into `events.raw_events`."""
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from sluice import merge
 from sluice.pipelines.events.contracts import CONTRACT, TARGET
-from sluice.pipelines.events.load import PIPELINE as PIPELINE_NAME
-from sluice.pipelines.events.load import SPEC
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
-from sluice.warehouse import Warehouse
+from sluice.pipelines.events.settings import PIPELINE as PIPELINE_NAME
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, spec_in, web_in
+
+if TYPE_CHECKING:
+    from sluice.warehouse import Warehouse
 
 MODELS = resources.files(__package__) / "models"
 
@@ -20,6 +21,8 @@ __all__ = ["CONTRACT", "PIPELINE", "TARGET", "build_models"]
 
 def build_models(warehouse: Warehouse) -> None:
     """Recreate the views over events.raw_events."""
+    from sluice import merge
+
     warehouse.destination.execute(merge.target_ddl(CONTRACT, TARGET))
     PIPELINE.run_models(warehouse)
 
@@ -40,5 +43,6 @@ VIEWS = (
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=50,
                     commands=commands_in(f"{__package__}.cli"),
                     demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS,
-                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC,
+                    traced=(Traced(TARGET, CONTRACT.key or ""),),
+                    replay=spec_in(f"{__package__}.load"),
                     web=web_in(f"{__package__}.web"))

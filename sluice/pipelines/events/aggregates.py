@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sluice.pipelines.events.log import closed_path, read_from, segment_name, segments
+from sluice.pipelines.events.settings import DEFAULT_PREFIX as DEFAULT_PREFIX
 
 SYMBOLS = "abcdefghijklmnopqrstuvwxyz"
-DEFAULT_PREFIX = "sluice:events:"
 EPOCH = datetime(1970, 1, 1)
 MICROSECOND = timedelta(microseconds=1)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"

@@ -1,29 +1,25 @@
 """`sluice events ...`: serve the service, drive it with load, rebuild its dashboards,
-load its log into the warehouse, and the report."""
+load its log into the warehouse, and the report.
+
+Imported by `--help`: Typer and light modules at the top; each verb imports the engine,
+the service and the output when it runs (tests/test_cli_startup.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sluice import console
 from sluice.cli_options import JsonOption, WarehouseOption, check_folder_target, pipeline_app
 from sluice.errors import UsageError
-from sluice.ledger import RunSummary
-from sluice.lifecycle import check_all_read
 from sluice.paths import shown
 from sluice.pipelines import events
-from sluice.pipelines.events.aggregates import (
-    DEFAULT_PREFIX,
-    RedisAggregates,
-    StoreUnavailable,
-    rebuild,
-)
-from sluice.pipelines.events.load import load_segments
-from sluice.pipelines.events.log import DEFAULT_SEAL_AFTER, live_writers, recover, segments
-from sluice.warehouse import Warehouse
+from sluice.pipelines.events.settings import DEFAULT_PREFIX, DEFAULT_SEAL_AFTER
+
+if TYPE_CHECKING:
+    from sluice.ledger import RunSummary
+    from sluice.pipelines.events.aggregates import RedisAggregates
 
 app = pipeline_app(events.HELP)
 
@@ -43,6 +39,8 @@ def _log_folder(log: Path, must_exist: bool) -> Path:
 
 def _redis(url: str, prefix: str) -> RedisAggregates:
     """Redis, checked to answer now: a wrong URL fails at once, not at the first event."""
+    from sluice.pipelines.events.aggregates import RedisAggregates, StoreUnavailable
+
     try:
         aggregates = RedisAggregates(url, prefix)
         aggregates.marks()
@@ -75,7 +73,10 @@ def events_serve(
         help="Close a log segment after this long, so it can be loaded.")] = DEFAULT_SEAL_AFTER,
 ) -> None:
     """Serve POST /initial, /followup and GET /dashboard/... until Ctrl-C or SIGTERM."""
+    from sluice import console
+    from sluice.pipelines.events.load import load_segments
     from sluice.pipelines.events.server import Settings, port_in_use, serve
+    from sluice.warehouse import Warehouse
 
     folder = _log_folder(log, must_exist=False)
     count = workers if workers is not None else (2 if redis else 1)
@@ -104,6 +105,8 @@ def events_serve(
 
 
 def _report(line: str) -> None:
+    from sluice import console
+
     console.err.print(line, markup=False)
 
 
@@ -116,6 +119,10 @@ def events_rebuild(
     json: JsonOption = False,
 ) -> None:
     """Recount the dashboards in Redis from the log alone (stop the service first)."""
+    from sluice import console
+    from sluice.pipelines.events.aggregates import StoreUnavailable, rebuild
+    from sluice.pipelines.events.log import live_writers, recover, segments
+
     folder = _log_folder(log, must_exist=True)
     writers = live_writers(folder)
     if writers:
@@ -155,6 +162,7 @@ def events_load(
     json: JsonOption = False,
 ) -> None:
     """Drive the service as its clients do; print requests/s and latency percentiles."""
+    from sluice import console
     from sluice.pipelines.events.loadgen import LoadError, run_load
 
     if count is None and duration is None:
@@ -185,6 +193,12 @@ def events_load(
 def events_ingest(log: LogOption = DEFAULT_LOG, warehouse: WarehouseOption = None,
                   json: JsonOption = False) -> None:
     """Load the closed log segments the warehouse lacks into events.raw_events now."""
+    from sluice import console
+    from sluice.lifecycle import check_all_read
+    from sluice.pipelines.events.load import load_segments
+    from sluice.pipelines.events.log import recover
+    from sluice.warehouse import Warehouse
+
     folder = _log_folder(log, must_exist=True)
     recover(folder)
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
@@ -200,6 +214,9 @@ def events_ingest(log: LogOption = DEFAULT_LOG, warehouse: WarehouseOption = Non
 @app.command("report")
 def events_report(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
     """Events in the warehouse by kind, and the per-symbol dashboard computed there."""
+    from sluice import console
+    from sluice.warehouse import Warehouse
+
     with Warehouse(warehouse, must_exist=True) as wh:
         events.build_models(wh)
         results = {view: view.query(wh) for view in events.PIPELINE.views}

@@ -15,9 +15,9 @@ from sluice.ingest import KeyedLines, Progress, no_progress
 from sluice.ledger import RunSummary
 from sluice.pipelines.events.contracts import CONTRACT, TARGET
 from sluice.pipelines.events.log import segments
+from sluice.pipelines.events.settings import PIPELINE
 from sluice.warehouse import Warehouse
 
-PIPELINE = "events"
 SPEC = KeyedLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET, verb="load")
 
 

@@ -33,11 +33,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sluice.pipelines.events.settings import DEFAULT_SEAL_AFTER as DEFAULT_SEAL_AFTER
+
 SEGMENT_PREFIX, SEGMENT_SUFFIX = "segment-", ".jsonl"
 OPEN_SUFFIX = ".open"  # a segment still being written: `<name>.jsonl.open`
 CLOSED = "closed"  # the subfolder closed segments move to
 DEFAULT_SEGMENT_BYTES = 64 << 20
-DEFAULT_SEAL_AFTER = 60.0
 LOGGER = logging.getLogger("sluice.events")
 
 # Told of each group commit: the segment's name, the number of its first event in the

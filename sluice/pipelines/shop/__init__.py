@@ -6,30 +6,33 @@ from __future__ import annotations
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from sluice.ingest import Progress, no_progress
-from sluice.ledger import ensure_ledger
-from sluice.pipelines.shop.inputs import PIPELINE as PIPELINE_NAME
+from sluice.pipelines.shop.settings import PIPELINE as PIPELINE_NAME
 from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
-from sluice.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from sluice.ingest import Progress
     from sluice.pipelines.shop.delivery import Loaded
+    from sluice.warehouse import Warehouse
 
+# The package is the pipeline's declaration and stays light (see `sluice.registry`): the
+# load is imported when it runs.
 MODELS = resources.files(__package__) / "models"
 TOP_MEMBERS, TOP_ITEMS = 10, 3
 
 
-def load(warehouse: Warehouse, folder: str, progress: Progress = no_progress) -> Loaded:
+def load(warehouse: Warehouse, folder: str, progress: Progress | None = None) -> Loaded:
     """Load a delivery folder (items.csv, transactions.jsonl) as one run; then rebuild
     the models."""
+    from sluice.ingest import no_progress
     from sluice.pipelines.shop.delivery import load as load_delivery
 
-    loaded = load_delivery(warehouse, folder, progress)
+    loaded = load_delivery(warehouse, folder, progress or no_progress)
     build_models(warehouse)
     return loaded
 
 
 def build_models(warehouse: Warehouse) -> None:
+    from sluice.ledger import ensure_ledger
     from sluice.pipelines.shop.delivery import ensure_schema
 
     ensure_ledger(warehouse)

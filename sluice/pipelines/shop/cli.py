@@ -1,4 +1,7 @@
-"""`sluice shop ...`: generate a delivery, load one, report the answers."""
+"""`sluice shop ...`: generate a delivery, load one, report the answers.
+
+Imported by `--help`: Typer and light modules at the top; each verb imports the engine
+and the output when it runs (tests/test_cli_startup.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +10,9 @@ from typing import Annotated
 
 import typer
 
-from sluice import console
 from sluice.cli_options import JsonOption, WarehouseOption, check_folder_target, pipeline_app
-from sluice.lifecycle import check_all_read
 from sluice.pipelines import shop
-from sluice.pipelines.shop import members
-from sluice.pipelines.shop.generate import generate_shop
-from sluice.pipelines.shop.inputs import ITEMS_FILE, TRANSACTIONS_FILE
-from sluice.pipelines.shop.report import build_report, write_csv
-from sluice.warehouse import Warehouse
+from sluice.pipelines.shop.settings import ITEMS_FILE, TRANSACTIONS_FILE
 
 app = pipeline_app(shop.HELP)
 
@@ -34,6 +31,11 @@ def shop_generate(
     json: JsonOption = False,
 ) -> None:
     """Write a delivery: items, and transactions by the warehouse's members (skewed)."""
+    from sluice import console
+    from sluice.pipelines.shop import members
+    from sluice.pipelines.shop.generate import generate_shop
+    from sluice.warehouse import Warehouse
+
     check_folder_target(folder, "FOLDER")
     members.check_warehouse_exists(warehouse)
     with Warehouse(warehouse, read_only=True) as wh:
@@ -58,6 +60,11 @@ def shop_load(
 ) -> None:
     """Refresh members from the successful applications; load items and transactions
     (bad ones go to quarantine) as one run; rebuild the models."""
+    from sluice import console
+    from sluice.lifecycle import check_all_read
+    from sluice.pipelines.shop import members
+    from sluice.warehouse import Warehouse
+
     members.check_warehouse_exists(warehouse)
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         loaded = shop.load(wh, folder, progress)
@@ -80,6 +87,10 @@ def shop_report(
     json: JsonOption = False,
 ) -> None:
     """Print the top members by spending and the items bought most often."""
+    from sluice import console
+    from sluice.pipelines.shop.report import build_report, write_csv
+    from sluice.warehouse import Warehouse
+
     if csv is not None:
         check_folder_target(csv, "--csv")
     with Warehouse(warehouse, must_exist=True) as wh:

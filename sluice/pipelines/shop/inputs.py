@@ -24,12 +24,12 @@ from sluice.errors import SluiceError, UsageError
 from sluice.ledger import SKIPPED, InputFile, RunSummary
 from sluice.lines import file_stat
 from sluice.paths import shown
+from sluice.pipelines.shop.settings import ITEMS_FILE as ITEMS_FILE
+from sluice.pipelines.shop.settings import PIPELINE as PIPELINE
+from sluice.pipelines.shop.settings import TRANSACTIONS_FILE as TRANSACTIONS_FILE
 from sluice.quarantine import QUARANTINE_COLUMNS
 from sluice.warehouse import Warehouse
 
-PIPELINE = "shop"
-ITEMS_FILE = "items.csv"
-TRANSACTIONS_FILE = "transactions.jsonl"
 # A name, or any other text a reason quotes, is cut to this many characters.
 QUOTED_LIMIT = 200
 

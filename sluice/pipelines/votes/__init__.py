@@ -4,31 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from sluice import ingest as ingest_run
-from sluice.ledger import RunSummary
 from sluice.pipelines.votes.contracts import CONTRACT
-from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
-from sluice.warehouse import Result, Warehouse
+from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, spec_in, web_in
 
+if TYPE_CHECKING:
+    from sluice.ingest import Progress
+    from sluice.ledger import RunSummary
+    from sluice.warehouse import Result, Warehouse
+
+# The package is the pipeline's declaration and stays light (see `sluice.registry`): the
+# ingest and its spec are in `load.py`, imported when they run.
 PIPELINE_NAME = "votes"
 TARGET = "blog_analysis.votes"
 OUTLIER_VIEW = "blog_analysis.outlier_weeks"
 
-SPEC = ingest_run.KeyedLines(pipeline=PIPELINE_NAME, contract=CONTRACT, target=TARGET)
 MODELS = resources.files(__package__) / "models"
 
 
-def ingest(
-    warehouse: Warehouse, arguments: Sequence[str],
-    progress: ingest_run.Progress = ingest_run.no_progress,
-) -> RunSummary:
+def ingest(warehouse: Warehouse, arguments: Sequence[str],
+           progress: Progress | None = None) -> RunSummary:
     """Load vote files, folders or globs into blog_analysis.votes."""
-    return ingest_run.ingest(warehouse, SPEC, arguments, progress)
+    from sluice.pipelines.votes import load
+
+    return load.ingest(warehouse, arguments, progress)
 
 
 def build_models(warehouse: Warehouse) -> None:
     """Recreate the models (blog_analysis.outlier_weeks) over blog_analysis.votes."""
+    from sluice.pipelines.votes.load import SPEC
+
     SPEC.ensure_target(warehouse)
     PIPELINE.run_models(warehouse)
 
@@ -55,5 +61,6 @@ VIEWS = (
 PIPELINE = Pipeline(name=PIPELINE_NAME, help=HELP, order=10,
                     commands=commands_in(f"{__package__}.cli"),
                     demo=demo_in(f"{__package__}.demo"), views=VIEWS, models=MODELS,
-                    traced=(Traced(TARGET, CONTRACT.key or ""),), replay_spec=SPEC,
+                    traced=(Traced(TARGET, CONTRACT.key or ""),),
+                    replay=spec_in(f"{__package__}.load"),
                     web=web_in(f"{__package__}.web"))

@@ -1,4 +1,7 @@
-"""`sluice votes ...`: ingest vote files, the weekly outliers, demo input."""
+"""`sluice votes ...`: ingest vote files, the weekly outliers, demo input.
+
+Imported by `--help`: Typer and light modules at the top; each verb imports the engine
+and the output when it runs (tests/test_cli_startup.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +10,8 @@ from typing import Annotated
 
 import typer
 
-from sluice import console
 from sluice.cli_options import JsonOption, WarehouseOption, check_file_target, pipeline_app
-from sluice.lifecycle import check_all_read
 from sluice.pipelines import votes
-from sluice.pipelines.votes.generate import generate_votes
-from sluice.warehouse import Warehouse
 
 app = pipeline_app(votes.HELP)
 
@@ -24,6 +23,10 @@ def votes_ingest(
     json: JsonOption = False,
 ) -> None:
     """Load vote files into blog_analysis.votes; bad lines go to quarantine."""
+    from sluice import console
+    from sluice.lifecycle import check_all_read
+    from sluice.warehouse import Warehouse
+
     with Warehouse(warehouse) as wh, console.progress_bar(not json) as progress:
         run = votes.ingest(wh, paths, progress)
     console.show_run(run, json)
@@ -33,6 +36,9 @@ def votes_ingest(
 @app.command("outliers")
 def votes_outliers(warehouse: WarehouseOption = None, json: JsonOption = False) -> None:
     """Recreate blog_analysis.outlier_weeks and print its rows."""
+    from sluice import console
+    from sluice.warehouse import Warehouse
+
     with Warehouse(warehouse, must_exist=True) as wh:
         votes.build_models(wh)
         results = {view: view.query(wh) for view in votes.PIPELINE.views}
@@ -49,6 +55,9 @@ def votes_generate(
     json: JsonOption = False,
 ) -> None:
     """Write a realistic demo vote file, with duplicates, conflicts and broken lines."""
+    from sluice import console
+    from sluice.pipelines.votes.generate import generate_votes
+
     check_file_target(path)
     generated = generate_votes(path, count, seed=seed, dirty=not clean, first_id=first_id)
     console.show_summary(
