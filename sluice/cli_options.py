@@ -82,36 +82,49 @@ class _PlainOption(TyperOption):
         return word + ("..." if self.nargs != 1 else "")
 
     def process_value(self, ctx: Any, value: Any) -> Any:
-        """The value, converted by Typer unless the conversion would return it as it is:
-        None (the option not given, and no default), or the option's own default of its
-        plain type. Typer converts with a Pydantic adapter that it builds when the option
-        is first processed, and importing Pydantic doubled the time of a `--help`: every
-        group above the command asked about processes its options (`--help`, not given,
-        is None; `sluice quarantine`'s filters are None or their defaults)."""
-        if not _as_it_is(self, ctx, value):
-            return super().process_value(ctx, value)
-        # What Typer does after converting.
-        if self.required and self.value_is_missing(value):
-            raise MissingParameter(ctx=ctx, param=self)
-        if self.callback is not None:
-            value = self.callback(ctx, self, value)
-        return value
+        return _process_value(self, ctx, value)
 
 
-def _as_it_is(param: _PlainOption, ctx: Any, value: Any) -> bool:
-    """Typer's conversion would return the value unchanged (and is not needed)."""
+def _process_value(param: Any, ctx: Any, value: Any) -> Any:
+    """The value, converted by Typer unless the conversion is not needed (`_as_it_is`).
+    Typer converts with a Pydantic adapter that it builds when a parameter is first
+    processed, and importing Pydantic doubled the time of a `--help` (every group above
+    the command asked about processes its options) and costs a command 0.08 s."""
+    plain, value = _as_it_is(param, ctx, value)
+    if not plain:
+        return super(type(param), param).process_value(ctx, value)
+    # What Typer does after converting.
+    if param.required and param.value_is_missing(value):
+        raise MissingParameter(ctx=ctx, param=param)
+    if param.callback is not None:
+        value = param.callback(ctx, param, value)
+    return value
+
+
+def _as_it_is(param: Any, ctx: Any, value: Any) -> tuple[bool, Any]:
+    """Whether Typer's conversion is not needed, and the value it would give: None for
+    a single value not given (and no default); text for a parameter of type `str`;
+    a list for a `list[str]` (Typer makes the tuple a list); the parameter's own
+    default of its plain type."""
+    annotation = param.type_descriptor.annotation
     if param.nargs != 1 or param.multiple:
-        return False  # None becomes ()
-    if value is None:
-        return True
+        if annotation == list[str] and isinstance(value, tuple | list) and all(
+                type(item) is str for item in value):
+            return True, list(value)
+        return False, value  # None becomes ()
+    if value is None or (type(value) is str and annotation is str):
+        return True, value
     return (ctx.get_parameter_source(param.name) is ParameterSource.DEFAULT
             and type(value) in (bool, int, float, str)
-            and type(value) is param.type_descriptor.annotation)
+            and type(value) is annotation), value
 
 
 class _PlainArgument(TyperArgument):
     def display_type_rich(self, ctx: Any) -> str | None:
         return None
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        return _process_value(self, ctx, value)
 
 
 def _plain(params: list[Any]) -> list[Any]:

@@ -128,3 +128,17 @@ def test_a_declared_name_agrees_with_its_engine() -> None:
     from sluice.pipelines.advocacy import PIPELINE, sources
 
     assert PIPELINE.name == sources.PIPELINE
+
+
+def test_an_ingest_does_not_import_pydantic(tmp_path: Path) -> None:
+    # Typer converts option values with Pydantic; text, a list of texts, flags and
+    # options not given need no converting, so an ingest never pays for importing it.
+    votes = tmp_path / "votes.jsonl"
+    votes.write_text('{"Id":"1","PostId":"1","VoteTypeId":"2",'
+                     '"CreationDate":"2022-01-03T00:00:00.000"}\n')
+    found = _run_in_one_child(
+        [["votes", "ingest", str(votes), "--warehouse", str(tmp_path / "w.db"), "--json"]],
+        tmp_path)
+    assert found[0]["code"] == 0
+    assert "pydantic" not in found[0]["heavy"]
+    assert "duckdb" in found[0]["heavy"]
