@@ -74,7 +74,8 @@ def scan_lines(path: Path, stop: threading.Event | None = None, index: bool = Fa
     ends the scan early with ScanStopped. With `index`, also note where every line ends
     and count the double quotes (`LineScan.line_starts`, `quotes`)."""
     digest = hashlib.sha256()
-    counter = _LineIndex() if index and not is_gzip_name(path) else _LineCounter()
+    counter = (_LineIndex(os.stat(path).st_size) if index and not is_gzip_name(path)
+               else _LineCounter())
     damage = None
     with path.open("rb") as stream:
         try:
@@ -161,41 +162,65 @@ class _LineCounter:
         return self.cr != self.crlf
 
 
+# From this size on, a file's lines are indexed with numpy (importing it takes 0.07 s).
+NUMPY_INDEX_BYTES = 8 << 20
+
+
 class _LineIndex(_LineCounter):
     """A line counter that also counts double quotes and notes where every
-    LINE_STRIDE-th line starts, with numpy (a vector compare a chunk: cheaper than
-    bytes.count)."""
+    LINE_STRIDE-th line starts: with numpy for a large file (a vector compare a chunk,
+    cheaper than bytes.count), with bytes.find for a small one."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        import numpy
-
-        self._np = numpy
         self.offset = 0  # content bytes before the chunk
-        self.starts: list[np.ndarray] = [numpy.zeros(1, numpy.int64)]
+        self.starts: list[Any] = [[0]]
+        self._np: Any = None
+        if size >= NUMPY_INDEX_BYTES:
+            import numpy
+
+            self._np = numpy
 
     def _line_ends(self, chunk: bytes) -> int:
-        np = self._np
-        array = np.frombuffer(chunk, np.uint8)
-        self.quotes += int(np.count_nonzero(array == 0x22))
-        ends = np.flatnonzero(array == 0x0A)
         # The LF numbered j (from 0, in the file) starts line j + 1.
         first = (LINE_STRIDE - 1 - self.lf) % LINE_STRIDE
-        self.starts.append(ends[first::LINE_STRIDE].astype(np.int64) + (self.offset + 1))
+        np = self._np
+        if np is None:
+            ends = _find_all(chunk, 0x0A)
+            self.quotes += chunk.count(b'"')
+            self.starts.append([end + self.offset + 1 for end in ends[first::LINE_STRIDE]])
+            self.offset += len(chunk)
+            return len(ends)
+        array = np.frombuffer(chunk, np.uint8)
+        self.quotes += int(np.count_nonzero(array == 0x22))
+        found = np.flatnonzero(array == 0x0A)
+        self.starts.append(found[first::LINE_STRIDE].astype(np.int64) + (self.offset + 1))
         self.offset += len(chunk)
-        return len(ends)
+        return len(found)
 
     def line_starts(self) -> LineStarts | None:
         if self.bom:
             return None
-        return LineStarts(self._np.concatenate(self.starts))
+        if self._np is None:
+            return LineStarts([start for starts in self.starts for start in starts])
+        return LineStarts(self._np.concatenate([self._np.asarray(s, self._np.int64)
+                                                for s in self.starts]))
+
+
+def _find_all(chunk: bytes, byte: int) -> list[int]:
+    """Every offset of the byte in the chunk."""
+    found, at = [], chunk.find(byte)
+    while at >= 0:
+        found.append(at)
+        at = chunk.find(byte, at + 1)
+    return found
 
 
 class LineStarts:
     """Where every LINE_STRIDE-th line of a plain file starts: to read any line again
     by its position, reading at most LINE_STRIDE - 1 lines before it."""
 
-    def __init__(self, starts: np.ndarray) -> None:
+    def __init__(self, starts: np.ndarray | list[int]) -> None:
         self.starts = starts
 
     def read(self, path: Path, positions: list[int]) -> dict[int, bytes]:

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from conftest import query, sluice, vote, write_lines
-from sluice import json_staging
+from sluice import json_staging, merge
+from sluice import lines as line_scan
 
 GOOD = [vote(1, post=7), vote(2, post=8, UserId=5), vote(3, post=9, BountyAmount=50)]
 DATE = "2022-01-03T00:00:00.000"
@@ -89,9 +90,16 @@ ODD_BUT_GOOD: list[str | bytes] = [
 ]
 
 
-@pytest.fixture
-def proofs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
-    """What `json_staging.prove` found, call by call (it runs as it would)."""
+@pytest.fixture(params=["small", "large"])
+def proofs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+           ) -> Iterator[list[bool]]:
+    """What `json_staging.prove` found, call by call (it runs as it would). Run twice:
+    as for small files (lines indexed and repeated keys found without numpy) and as for
+    large ones (with numpy, the keys fetched a few rows at a time)."""
+    if request.param == "large":
+        monkeypatch.setattr(line_scan, "NUMPY_INDEX_BYTES", 0)
+        monkeypatch.setattr(merge, "NUMPY_KEY_ROWS", 0)
+        monkeypatch.setattr(merge, "CANDIDATE_BATCH_ROWS", 3)
     found: list[bool] = []
     prove = json_staging.prove
 
