@@ -102,8 +102,8 @@ def _candidate_keys(warehouse: Warehouse, contract: Contract) -> None:
     """
     key = f'"{contract.key}"'
     first, last = warehouse.query(f"SELECT min(rowid), max(rowid) FROM {STAGED}").rows[0]
-    rows = 0 if first is None else int(last) - int(first) + 1
-    if contract.key_field.sql_type not in INTEGER_KEYS or rows < NUMPY_KEY_ROWS:
+    staged_rows = 0 if first is None else int(last) - int(first) + 1
+    if contract.key_field.sql_type not in INTEGER_KEYS or staged_rows < NUMPY_KEY_ROWS:
         warehouse.execute(f"""
             CREATE OR REPLACE TEMP TABLE candidate_keys AS
             SELECT DISTINCT key FROM (
