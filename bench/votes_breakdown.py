@@ -117,8 +117,10 @@ def ceiling(path: Path, work: Path) -> dict[str, float]:
          f"SELECT count(*) FROM {reader.format(text_columns)}"),
         ("bare load: CTAS SELECT DISTINCT, typed (the baseline)",
          f"CREATE TABLE votes AS SELECT DISTINCT * FROM {reader.format(columns)}"),
+        # Every row written, broken ones with NULLs: a filter here would be pushed into
+        # the typing and make the engine type each value twice.
         ("read_json as text, sluice's strict typing, written once (the ceiling)",
-         f"CREATE TABLE votes AS SELECT {fields} FROM ({strict}) WHERE reasons IS NULL"),
+         f"CREATE TABLE votes AS SELECT {fields} FROM ({strict})"),
     ):
         database = work / "ceiling.db"
         database.unlink(missing_ok=True)

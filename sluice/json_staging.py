@@ -98,7 +98,7 @@ def prove(warehouse: Warehouse, contract: Contract, staged: StagedFile, scan: Li
     _read_again(warehouse, contract, lines)
     if not _agree(warehouse, contract, staged, broken, anchors):
         return False
-    _note_broken(warehouse, staged)
+    _note_broken(warehouse, staged, broken)
     staged.line_starts = starts
     return True
 
@@ -129,28 +129,33 @@ def _read_again(warehouse: Warehouse, contract: Contract, lines: dict[int, bytes
 def _agree(warehouse: Warehouse, contract: Contract, staged: StagedFile, broken: list[int],
            anchors: set[int]) -> bool:
     """Every line read again as its row says: a broken row's line is broken, and an
-    anchor line's record has the row's values."""
-    same = " AND ".join(f'r."{n}" IS NOT DISTINCT FROM s."{n}"' for n in contract.names)
-    disagreeing = warehouse.scalar(f"""
-        SELECT count(*) FROM {READ_AGAIN_RECORDS} r
-        JOIN {STAGED} s ON s.rowid = ? + r.position
-        WHERE s.file_id = ? AND CASE WHEN s.reasons IS NOT NULL THEN r.reasons IS NULL
-                                     ELSE r.reasons IS NOT NULL OR r.blank OR NOT ({same}) END
-    """, [staged.first_rowid, staged.file_id])
-    found = warehouse.scalar(f"SELECT count(*) FROM {READ_AGAIN_RECORDS}")
-    return int(disagreeing) == 0 and int(found) == len(broken) + len(anchors)
+    anchor line's record has the row's values. The rows are looked up by rowid, never
+    joined: a join would scan every staged row."""
+    found = warehouse.scalar(
+        f"SELECT count(*) FILTER (WHERE reasons IS NOT NULL) FROM {READ_AGAIN_RECORDS} "
+        "WHERE position IN (SELECT unnest(?))", [broken])
+    if int(found) != len(broken):
+        return False
+    names = ", ".join(f'"{n}"' for n in contract.names)
+    for position in anchors:
+        row = warehouse.query(f"SELECT {names} FROM {STAGED} WHERE rowid = ?",
+                              [staged.first_rowid + position]).rows
+        again = warehouse.query(f"SELECT {names} FROM {READ_AGAIN_RECORDS} "
+                                "WHERE position = ? AND reasons IS NULL AND NOT blank",
+                                [position]).rows
+        if row != again:
+            return False
+    return True
 
 
-def _note_broken(warehouse: Warehouse, staged: StagedFile) -> None:
+def _note_broken(warehouse: Warehouse, staged: StagedFile, broken: list[int]) -> None:
     """The broken lines, as the line reader reads them, go to `staged_broken`; their
     rows stay as they are (an empty list of reasons keeps them out of the load). An
     UPDATE of `staged` would not do: the engine rewrites a row whose list changes at a
     new rowid, and a row's rowid is its line's position."""
     warehouse.execute(f"""
         INSERT INTO {STAGED_BROKEN}
-        SELECT ?, r.position, r.raw, r.reasons
-        FROM {READ_AGAIN_RECORDS} r JOIN {STAGED} s ON s.rowid = ? + r.position
-        WHERE s.file_id = ? AND s.reasons IS NOT NULL
-        ORDER BY r.position
-    """, [staged.file_id, staged.first_rowid, staged.file_id])
+        SELECT ?, position, raw, reasons FROM {READ_AGAIN_RECORDS}
+        WHERE position IN (SELECT unnest(?)) ORDER BY position
+    """, [staged.file_id, broken])
     warehouse.execute(f"DROP TABLE {READ_AGAIN}; DROP TABLE {READ_AGAIN_RECORDS}")
