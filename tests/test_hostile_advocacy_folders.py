@@ -1,6 +1,6 @@
 """Hostile advocacy folders: documents nested without end, stray and huge files, names
 that are glob patterns or not UTF-8, sluice's own files inside the folder, files the
-engine misses. Every entry is loaded, or in the ledger with its reason."""
+read misses. Every entry is loaded, or in the ledger with its reason."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import json
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostile import Tried, assert_promises, assert_rerun_changes_nothing, measured, tried
@@ -234,28 +236,32 @@ MISSED = tried("names", "a file the engine's scan misses, and that cannot be rea
 @pytest.mark.parametrize("case", [MISSED], ids=[MISSED.case])
 def test_a_file_the_scan_misses_is_never_silently_missing(
         work: Path, case: Tried, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The safety net, in process: the engine's scan is made to skip one file (as its
-    glob once skipped names with a backslash), and reading it directly fails."""
+    """The safety net, in process: the read of a batch is made to skip one file (as the
+    engine's scan once skipped names with a backslash), and reading it again fails."""
     from sluice.pipelines import advocacy
     from sluice.pipelines.advocacy import sources
     from sluice.warehouse import Warehouse
 
     for n in range(3):
         write_advocate(work / "in" / f"user_{n}.json", n)
-    engine_read = sources._engine_read
+    groups, read_file = sources._groups, sources._read_file
+    passes: list[int] = []
 
-    def missing_one(warehouse: Warehouse, root: Path, names: list[str]) -> None:
-        engine_read(warehouse, root, [n for n in names if n != "user_1.json"])
+    def missing_one(rows: list[tuple[Any, ...]]) -> Iterator[Any]:
+        passes.append(len(rows))
+        first = len(passes) == 1
+        return groups([r for r in rows if not (first and r[1] == "user_1.json")])
 
-    def direct_read(path: Path) -> bytes:
-        if path.name == "user_1.json":
+    def failing_read(path: str, size: int) -> tuple[bytes, os.stat_result]:
+        if os.path.basename(path) == "user_1.json":
             raise PermissionError(13, "Permission denied", str(path))
-        return path.read_bytes()
+        return read_file(path, size)
 
-    monkeypatch.setattr(sources, "_engine_read", missing_one)
-    monkeypatch.setattr(sources, "_read_directly", direct_read)
+    monkeypatch.setattr(sources, "_groups", missing_one)
+    monkeypatch.setattr(sources, "_read_file", failing_read)
     with Warehouse(work / "warehouse.db") as warehouse:
         run = advocacy.ingest(warehouse, str(work / "in"))
+    assert passes == [3, 1]  # the batch, then the file it missed
     assert run.unreadable == 1
     db = work / "warehouse.db"
     assert ledger(db)["user_1.json"] == (
@@ -278,14 +284,14 @@ def test_a_file_changed_while_read_is_not_loaded(
 
     for n in range(3):
         write_advocate(work / "in" / f"user_{n}.json", n)
-    engine_read = sources._engine_read
+    read_files = sources._read_files
 
-    def growing(warehouse: Warehouse, root: Path, names: list[str]) -> None:
+    def growing(warehouse: Warehouse, root: Path, rows: list[tuple[Any, ...]]) -> None:
         with (root / "user_1.json").open("a") as stream:
             stream.write("   ")
-        engine_read(warehouse, root, names)
+        read_files(warehouse, root, rows)
 
-    monkeypatch.setattr(sources, "_engine_read", growing)
+    monkeypatch.setattr(sources, "_read_files", growing)
     db = work / "warehouse.db"
     with Warehouse(db) as warehouse:
         assert advocacy.ingest(warehouse, str(work / "in")).unreadable == 1
@@ -296,6 +302,35 @@ def test_a_file_changed_while_read_is_not_loaded(
     assert_promises(db)
     monkeypatch.undo()
     assert summary_of(sluice("advocacy", "ingest", "in", "--json", cwd=work))["loaded"] == 1
+    assert_promises(db)
+
+
+def test_a_file_replaced_by_a_pipe_never_blocks_the_read(
+        work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An advocate file replaced by a named pipe between the listing and the read, with
+    nothing ever writing to it: the read does not wait on the pipe; the file is
+    'unreadable: changed while being read' and the other files load."""
+    from sluice.pipelines import advocacy
+    from sluice.pipelines.advocacy import sources
+    from sluice.warehouse import Warehouse
+
+    for n in range(3):
+        write_advocate(work / "in" / f"user_{n}.json", n)
+    read_files = sources._read_files
+
+    def swapped(warehouse: Warehouse, root: Path, rows: list[tuple[Any, ...]]) -> None:
+        (root / "user_1.json").unlink()
+        os.mkfifo(root / "user_1.json")
+        read_files(warehouse, root, rows)
+
+    monkeypatch.setattr(sources, "_read_files", swapped)
+    db = work / "warehouse.db"
+    with Warehouse(db) as warehouse:
+        assert advocacy.ingest(warehouse, str(work / "in")).unreadable == 1
+    status, _, _, note = ledger(db)["user_1.json"]
+    assert status == "unreadable" and note is not None
+    assert note.startswith("changed while being read")
+    assert query(db, "SELECT count(*) FROM advocacy.advocates") == [(2,)]
     assert_promises(db)
 
 

@@ -95,13 +95,16 @@ def _stage_lines(warehouse: Warehouse, path: Path, scan: LineScan) -> None:
         "unnest(?) AS raw, unnest(?) AS reason, unnest(generate_series(1, ?)) AS rank",
         [[r[0] for r in refused], [r[1] for r in refused], [r[2] for r in refused],
          len(refused)])
-    numbered = ("SELECT ord + (SELECT count(*) FROM adv_refused r "
-                "WHERE r.line_number - r.rank < ord) AS ord, text FROM adv_read")
+    # A line's number counts the refused lines before it (none, mostly: then it is ord).
+    line_number = ("ord + (SELECT count(*) FROM adv_refused r "
+                   "WHERE r.line_number - r.rank < ord)") if refused else "ord"
+    numbered = (f"SELECT {line_number} AS ord, text, sha256(text) AS sha256, "
+                f"CASE WHEN text IS NULL OR NOT regexp_matches(text, '{_NOT_BLANK}') "
+                "THEN 'blank line' END AS skip_reason FROM adv_read")
     warehouse.execute(f"""
         INSERT INTO {STAGED} BY NAME
-        SELECT ord, {label} || ord AS name, sha256(text) AS sha256, text, valid, is_json,
-               CASE WHEN text IS NULL OR trim(text, '{BLANK_CHARACTERS}') = ''
-                    THEN 'blank line' END AS skip_reason
+        SELECT ord, {label} || ord AS name, sha256, text, document, valid, is_json,
+               skip_reason
         FROM ({parsed(numbered)});
         INSERT INTO {STAGED} BY NAME
         SELECT line_number AS ord, {label} || line_number AS name, sha256(raw) AS sha256,
@@ -110,6 +113,11 @@ def _stage_lines(warehouse: Warehouse, path: Path, scan: LineScan) -> None:
         DROP TABLE adv_read;
         DROP TABLE adv_refused;
     """)
+
+
+# A character that is not blank (blank: one of BLANK_CHARACTERS): a line with none is
+# blank. The engine finds the first such character, where trimming copies every line.
+_NOT_BLANK = "[^" + BLANK_CHARACTERS.replace("\t", "\\t").replace("\r", "\\r") + "]"
 
 
 def _engine_lines(warehouse: Warehouse, path: Path) -> list[tuple[int, str, str]] | None:

@@ -4,19 +4,21 @@ or a JSON Lines file with one advocate per line.
 Every record lands in one staging table, `advocacy_staging.documents`, created inside
 the run's transaction and dropped before it commits, one row per folder entry or line:
 ord (unique; the order in which later records win), name, size, modified_ns, sha256 (of
-the document's bytes), text, and why a row is not a record to load: skip_reason (not a
-record: a stray, a blank line), unreadable (could not be read), reject_reason (a record
-refused unparsed: too large, a line the scanner refused); valid (a JSON object) and
-is_json (parses at all).
+the document's bytes), and why a row is not a record to load: skip_reason (not a record:
+a stray, a blank line), unreadable (could not be read), reject_reason (a record refused
+unparsed: too large, a line the scanner refused); valid (a JSON object) and is_json
+(parses at all); a JSON object's `document` (JSON), any other record's `text`. Each
+record is parsed once, here; nothing after it validates a document again.
 
 A folder is listed first, with each file's size: strays are known by name and size and
-never opened, nor is a file over MAX_FILE_BYTES. The rest is read `batch_size` files per
-scan: DuckDB keeps about 1-2 KB of state for every file a scan was given, outside its
-memory limit, so one scan over a million files would hold gigabytes; in batches memory
-stays bounded and the staging table spills to disk like any other table. Names the
-engine's glob cannot address (a backslash, bytes that are not UTF-8) are read here; and
-after each batch every name must have a staged row, or it is read here, or recorded
-unreadable with the reason: nothing goes missing silently.
+never opened, nor is a file over MAX_FILE_BYTES. The rest is read `batch_size` files at a
+time (so that the run's Python objects stay bounded; the staging table spills to disk
+like any other table): sluice reads and checksums the files, two threads ahead of the
+engine, and hands the engine their text a few megabytes at a time, in one parameter; the
+engine decodes, validates and stages them. Any name is read as itself (a glob character,
+a backslash, bytes that are not UTF-8), and after each batch every name must have a
+staged row, or it is read again, or recorded unreadable with the reason: nothing goes
+missing silently.
 
 A document is identified by its content: the SHA-256 of its bytes and its occurrence
 among the byte-identical documents of one delivery (name order, or line order). It is
@@ -26,11 +28,14 @@ quarantined). `ledger_rows` leaves temp table adv_ids: ord, file_id, load, sha25
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tarfile
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +47,7 @@ from sluice.errors import DamagedInput, UsageError, first_line
 from sluice.ingest import Progress
 from sluice.intake import OWN_FILE
 from sluice.ledger import LOADED, REJECTED, SKIPPED, UNREADABLE, InputFile, RunSummary
-from sluice.paths import engine_can_open, engine_pattern, shown
+from sluice.paths import shown
 from sluice.warehouse import KEYS_TABLE, Warehouse
 
 PIPELINE = "advocacy"
@@ -57,19 +62,30 @@ CHANGED = "changed while being read; not loaded: offer it again when it is compl
 NOT_REGULAR = "not a regular file (a link to a folder, a broken link, a pipe)"
 STAGED = "advocacy_staging.documents"
 _LISTING_CHUNK = 50_000
-_DIRECT_READ_BYTES = 64 << 20  # bytes read here before they go to the engine
+_READ_BYTES = 2 << 20  # bytes read before they go to the engine: bounds memory
+_FIRST_READ_BYTES = 256 << 10
+_READERS = 2
+_AHEAD = 3
+# Between the documents of a chunk: a NUL can be no part of a JSON document (a file that
+# holds this sequence anyway goes on its own).
+_SEPARATOR = "\x00\x1e\x00"
+_BYTE_ORDER_MARK = "\ufeff"
 
 
 
 def parsed(source: str) -> str:
-    """`source` (with a column `text`) plus valid (a JSON object) and is_json (JSON of
-    any kind), the text parsed once."""
+    """`source` (with a column `text`) parsed once: is_json (JSON of any kind), valid (a
+    JSON object: valid JSON whose first character past JSON's whitespace is a brace),
+    document (the text as JSON, for a JSON object) and text (kept only when the record
+    is not a JSON object: it is repaired or quarantined as text). The engine's cast to
+    JSON accepts exactly what json_valid accepts, and keeps the text as it is."""
     return f"""
-        SELECT * EXCLUDE (kind), coalesce(kind = 'OBJECT', false) AS valid,
-               kind IS NOT NULL AS is_json
-        FROM (SELECT *, CASE WHEN trim(text) <> '' AND json_valid(text) THEN json_type(text)
-                        END AS kind
-              FROM ({source}))"""
+        SELECT * EXCLUDE (json) REPLACE (CASE WHEN NOT valid THEN text END AS text),
+               CASE WHEN valid THEN json END AS document
+        FROM (SELECT *, json IS NOT NULL AS is_json,
+                     coalesce(json IS NOT NULL AND regexp_matches(text, '^[ \\t\\n\\r]*\\{{'),
+                              false) AS valid
+              FROM (SELECT *, TRY_CAST(text AS JSON) AS json FROM ({source})))"""
 
 
 def _decoded(source: str) -> str:
@@ -96,15 +112,16 @@ def create_staging(warehouse: Warehouse) -> None:
         CREATE SCHEMA advocacy_staging;
         CREATE TABLE {STAGED} (
             ord BIGINT, name VARCHAR, size BIGINT, modified_ns BIGINT, sha256 VARCHAR,
-            text VARCHAR, skip_reason VARCHAR, unreadable VARCHAR, reject_reason VARCHAR,
-            valid BOOLEAN, is_json BOOLEAN);
+            text VARCHAR, document JSON, skip_reason VARCHAR, unreadable VARCHAR,
+            reject_reason VARCHAR, valid BOOLEAN, is_json BOOLEAN);
     """)
 
 
 def drop_staging(warehouse: Warehouse) -> None:
     # Table first: DuckDB 2.0 fails the commit after DROP SCHEMA ... CASCADE of a table
     # created in the same transaction.
-    warehouse.execute(f"DROP TABLE {STAGED}; DROP SCHEMA advocacy_staging")
+    warehouse.execute(f"DROP TABLE IF EXISTS adv_docs; DROP TABLE {STAGED}; "
+                      "DROP SCHEMA advocacy_staging")
 
 
 def is_json_lines(path: Path) -> bool:
@@ -149,9 +166,8 @@ def stage_folder(warehouse: Warehouse, run: RunSummary, root: Path, batch_size: 
     """)
     _stage_too_large(warehouse, root)
     to_read = int(warehouse.scalar("SELECT count(k) FROM adv_paths"))
-    direct_only = not engine_can_open(root)
     for start in range(0, to_read, batch_size):
-        _read_batch(warehouse, root, start, start + batch_size, direct_only)
+        _read_batch(warehouse, root, start, start + batch_size)
         progress("reading files", min(start + batch_size, to_read), to_read)
     notable = folder_ledger_rows(warehouse, run)
     return Documents(notable.__getitem__, _broken_paths(warehouse, root).__getitem__)
@@ -253,9 +269,12 @@ class _Lister:
 
     def flush(self) -> None:
         if self.names:
+            # The names in one parameter (no file name holds a NUL), which costs the
+            # engine far less than a value per name.
             self.warehouse.execute("INSERT INTO adv_listing (name, size, modified_ns) "
-                                   "SELECT unnest(?), unnest(?), unnest(?)",
-                                   [self.names, self.sizes, self.times])
+                                   "SELECT unnest(string_split(?, chr(0))), unnest(?), "
+                                   "unnest(?)", ["\x00".join(self.names), self.sizes,
+                                                 self.times])
             self.names, self.sizes, self.times = [], [], []
         if self.raw:
             self.warehouse.execute(
@@ -300,98 +319,152 @@ def _stage_too_large(warehouse: Warehouse, root: Path) -> None:
              None if unreadable else TOO_LARGE])
 
 
-def _read_batch(warehouse: Warehouse, root: Path, start: int, end: int,
-                direct_only: bool) -> None:
-    """Stage the files ranked start < k <= end: the engine reads the names it can
-    address, in one scan; the others, and any it missed, are read here."""
-    rows = warehouse.query("SELECT name, raw IS NULL FROM adv_paths WHERE k > ? AND k <= ? "
-                           "ORDER BY k", [start, end]).rows
-    if not direct_only:
-        _engine_read(warehouse, root, [str(name) for name, plain in rows if plain])
+def _read_batch(warehouse: Warehouse, root: Path, start: int, end: int) -> None:
+    """Stage the files ranked start < k <= end; after it every one of them must have a
+    staged row, or it is read again (and staged unreadable if it cannot be read)."""
+    rows = warehouse.query("SELECT ord, name, raw, size, modified_ns FROM adv_paths "
+                           "WHERE k > ? AND k <= ? ORDER BY k", [start, end]).rows
+    _read_files(warehouse, root, rows)
     missing = warehouse.query(
         f"SELECT ord, name, raw, size, modified_ns FROM adv_paths p WHERE k > ? AND k <= ? "
         f"AND NOT EXISTS (SELECT 1 FROM {STAGED} s WHERE s.ord = p.ord) ORDER BY ord",
         [start, end]).rows
     if missing:
-        _read_here(warehouse, root, missing)
+        _read_files(warehouse, root, missing)
 
 
-def _engine_read(warehouse: Warehouse, root: Path, names: list[str]) -> None:
-    """Read, checksum, decode and validate files in one scan into the staging table.
-    Each path is escaped so that DuckDB's glob matches exactly that file; a file whose
-    size or time differ from the listing's changed while being read."""
-    if not names:
-        return
-    folder = engine_pattern(root).rstrip(os.sep) + os.sep
-    paths = [folder + engine_pattern(name) for name in names]
-    prefix = len(str(root).rstrip(os.sep)) + 2
-    scan = (f"SELECT substr(filename, {prefix}) AS name, size AS read_size, "
-            "epoch_ns(last_modified) AS read_ns, octet_length(content) AS got, content "
-            "FROM read_blob(?)")
-    # The engine's file times are whole seconds. The window also keeps DuckDB from
-    # building one row group per file, and one row per file should a pattern ever match
-    # more than its own.
-    read = f"""
-        SELECT p.ord, p.name, p.size, p.modified_ns, f.read_size <> p.size OR f.got <> p.size
-                 OR abs(f.read_ns - p.modified_ns) >= 1000000000 AS changed,
-               CASE WHEN NOT changed THEN f.sha256 END AS sha256,
-               CASE WHEN NOT changed THEN f.text END AS text
-        FROM ({_decoded(scan)}) f JOIN adv_paths p USING (name)
-        WHERE p.k IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY p.ord) = 1"""
-    warehouse.execute(f"""
-        INSERT INTO {STAGED} BY NAME
-        SELECT ord, name, size, modified_ns, sha256, text, valid, is_json,
-               CASE WHEN NOT changed AND text IS NULL THEN 'not UTF-8 text' END AS skip_reason,
-               CASE WHEN changed THEN '{CHANGED}' END AS unreadable
-        FROM ({parsed(read)})
-    """, [paths])
+def _read_file(path: str, size: int) -> tuple[bytes, os.stat_result]:
+    """A file's bytes (at most one more than its listed size, and never more than
+    MAX_FILE_BYTES + 1) and its status once read. One read takes a file whose size is
+    as listed; a file read short is read on to its end."""
+    descriptor = os.open(path, _READ_FLAGS)
+    try:
+        wanted = min(size, MAX_FILE_BYTES) + 1
+        data = os.read(descriptor, wanted)
+        if len(data) < size:
+            chunks = [data]
+            while chunks[-1] and (got := sum(map(len, chunks))) < wanted:
+                chunks.append(os.read(descriptor, wanted - got))
+            data = b"".join(chunks)
+        return data, os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
 
 
-def _read_directly(path: Path) -> bytes:
-    """A file's bytes, read here: at most MAX_FILE_BYTES + 1."""
-    with path.open("rb") as stream:
-        return stream.read(MAX_FILE_BYTES + 1)
+# Never blocks: a file replaced by a pipe since the listing is opened at once, and then
+# differs from its listing.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _read_here(warehouse: Warehouse, root: Path, rows: list[tuple[Any, ...]]) -> None:
-    """Read files the engine cannot address or missed (rows of ord, name, raw name,
-    listed size and time); a file that cannot be read is staged unreadable, with the
-    reason, and one that differs from its listing, or changes while read, as changed."""
-    contents: list[tuple[int, bytes | None, str | None]] = []
-    held = 0
-    for ord, name, raw, size, modified_ns in rows:
-        path = root / (os.fsdecode(bytes(raw)) if raw is not None else str(name))
+class _Chunk:
+    """Files read, on their way to the staging table: the UTF-8 ones as one text with a
+    separator between documents (one parameter, which costs the engine far less than a
+    value per file), the rest (not UTF-8 as Python reads it, unreadable, changed) one
+    value each, for the engine to decide."""
+
+    def __init__(self) -> None:
+        self.ords: list[int] = []
+        self.sha256s: list[str] = []
+        self.texts: list[str] = []
+        self.others: list[tuple[int, bytes | None, str | None]] = []
+        self.held = 0
+
+    def add(self, ord: int, path: str, size: int, modified_ns: int) -> None:
         try:
-            data = _read_directly(path)
-            after = os.stat(path)
+            data, after = _read_file(path, size)
         except OSError as error:
-            reason = f"cannot read file: {error.strerror or first_line(error)}"
-            contents.append((int(ord), None, reason))
-            continue
+            self.others.append((ord, None, f"cannot read file: {error.strerror or first_line(error)}"))
+            return
         if (len(data), after.st_size, after.st_mtime_ns) != (size, size, modified_ns):
-            contents.append((int(ord), None, CHANGED))
-            continue
-        contents.append((int(ord), data, None))
-        held += len(data)
-        if held >= _DIRECT_READ_BYTES:
-            _stage_read_here(warehouse, contents)
-            contents, held = [], 0
-    _stage_read_here(warehouse, contents)
+            self.others.append((ord, None, CHANGED))
+            return
+        self.held += len(data)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:  # the engine decides (its decoder could be laxer)
+            self.others.append((ord, data, None))
+            return
+        if _SEPARATOR in text:
+            self.others.append((ord, data, None))
+            return
+        self.ords.append(ord)
+        self.sha256s.append(hashlib.sha256(data).hexdigest())
+        self.texts.append(text[1:] if text.startswith(_BYTE_ORDER_MARK) else text)
+
+
+def _read_files(warehouse: Warehouse, root: Path, rows: list[tuple[Any, ...]]) -> None:
+    """Read and checksum files (rows of ord, name, raw name, listed size and time) and
+    stage them, about _READ_BYTES at a time: decoded, validated and parsed in the
+    engine. A file that cannot be read is staged unreadable, with the reason, and one
+    that differs from its listing, or changes while read, as changed. Reading here costs
+    a few system calls a file, where the engine's own multi-file scan costs three times
+    as much per file, and Python's checksum (with the processor's SHA instructions) is
+    faster than the engine's. Two threads read the next chunks while the engine stages
+    one (system calls and checksums let other threads run); at most _AHEAD chunks are
+    held at once, so memory stays bounded."""
+    folder = os.path.join(root, "")
+    groups = _groups(rows)
+    with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="sluice-read") as pool:
+        pending: deque[Future[_Chunk]] = deque()
+        try:
+            for group in groups:
+                pending.append(pool.submit(_read_group, folder, group))
+                if len(pending) >= _AHEAD:
+                    _stage_chunk(warehouse, pending.popleft().result())
+            while pending:
+                _stage_chunk(warehouse, pending.popleft().result())
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _groups(rows: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows in groups of about _READ_BYTES by listed size; the first smaller, so that
+    the engine starts early."""
+    group: list[tuple[Any, ...]] = []
+    held, limit = 0, _FIRST_READ_BYTES
+    for row in rows:
+        group.append(row)
+        held += row[3]
+        if held >= limit:
+            yield group
+            group, held, limit = [], 0, _READ_BYTES
+    if group:
+        yield group
+
+
+def _read_group(folder: str, rows: list[tuple[Any, ...]]) -> _Chunk:
+    chunk = _Chunk()
+    for ord, name, raw, size, modified_ns in rows:
+        chunk.add(ord, folder + (os.fsdecode(bytes(raw)) if raw is not None else name),
+                  size, modified_ns)
+    return chunk
+
+
+def _stage_chunk(warehouse: Warehouse, chunk: _Chunk) -> None:
+    if chunk.texts:
+        source = ("SELECT unnest(?) AS ord, unnest(?) AS sha256, "
+                  "unnest(string_split(?, ?)) AS text")
+        warehouse.execute(f"""
+            INSERT INTO {STAGED} BY NAME
+            SELECT ord, name, size, modified_ns, sha256, text, document, valid, is_json
+            FROM ({parsed(source)}) JOIN adv_paths USING (ord)
+        """, [chunk.ords, chunk.sha256s, _SEPARATOR.join(chunk.texts), _SEPARATOR])
+    if chunk.others:
+        _stage_read_here(warehouse, chunk.others)
 
 
 def _stage_read_here(warehouse: Warehouse, contents: list[tuple[int, bytes | None, str | None]]
                      ) -> None:
-    if not contents:
-        return
+    """Files whose bytes the engine decodes (or that could not be read: the reason)."""
     ords, blobs, unreadable = (list(column) for column in zip(*contents, strict=True))
     source = ("SELECT unnest(?) AS ord, CAST(unnest(?) AS BLOB) AS content, "
               "unnest(?) AS unreadable")
     warehouse.execute(f"""
         INSERT INTO {STAGED} BY NAME
-        SELECT ord, name, size, modified_ns, sha256, text, unreadable, valid, is_json,
-               CASE WHEN unreadable IS NULL AND text IS NULL THEN 'not UTF-8 text'
-               END AS skip_reason
+        SELECT ord, name, size, modified_ns, sha256, text, document, unreadable, valid,
+               is_json, CASE WHEN unreadable IS NULL AND text IS NULL AND document IS NULL
+                             THEN 'not UTF-8 text' END AS skip_reason
         FROM ({parsed(_decoded(source))}) JOIN adv_paths USING (ord)
     """, [ords, blobs, unreadable])
 
@@ -422,7 +495,8 @@ def ledger_rows(warehouse: Warehouse, file_id: str) -> None:
     warehouse.execute(f"""
         CREATE OR REPLACE TEMP TABLE adv_ledger AS
         WITH records AS (
-            SELECT * EXCLUDE (text), skip_reason IS NULL AND unreadable IS NULL AS record
+            SELECT * EXCLUDE (text, document),
+                   skip_reason IS NULL AND unreadable IS NULL AS record
             FROM {STAGED}
         ), numbered AS (
             SELECT *, CASE WHEN record THEN row_number() OVER (PARTITION BY record, sha256
