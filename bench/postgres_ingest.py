@@ -33,7 +33,7 @@ with psycopg.connect(url) as con:
     con.execute('''CREATE TABLE blog_analysis.votes ("Id" BIGINT NOT NULL,
         "PostId" BIGINT NOT NULL, "VoteTypeId" SMALLINT NOT NULL,
         "CreationDate" TIMESTAMP NOT NULL, "UserId" BIGINT, "BountyAmount" INTEGER,
-        _file_id BIGINT NOT NULL)''')
+        _file_id BIGINT NOT NULL, _line BIGINT)''')
     with con.cursor() as cur, cur.copy("COPY blog_analysis.votes FROM STDIN "
                                        "(FORMAT csv, NULL '\\\\N')") as copy, \\
             open(path, 'rb') as stream:
