@@ -161,7 +161,9 @@ def _stage_new_content(
     The file is scanned (checksum and line count, `lines.scan_lines`) in a thread while
     the engine stages it; a compressed file is scanned first, so that the engine never
     reads a damaged stream or a bomb. The engine's rows are kept only if the file is
-    unchanged and they account for every line; otherwise the file is split exactly.
+    unchanged and they account for every line: the JSON reader's only if the scan
+    proves them (`json_staging.prove`), else the line reader stages the file again; if
+    the line reader's rows do not account for every line, the file is split exactly.
     """
     before = file_stat(offered.path)
     offered.size, offered.modified_ns = before

@@ -37,7 +37,7 @@ from sluice.compression import is_gzip_name
 from sluice.contracts import INVALID_UTF8, Contract
 from sluice.lines import MAX_LINE_BYTES, LineScan, escaped
 from sluice.paths import engine_pattern
-from sluice.staging import STAGED, STAGED_BROKEN, StagedFile
+from sluice.staging import STAGED, STAGED_BROKEN, StagedFile, file_span
 from sluice.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -67,9 +67,8 @@ def stage_json(warehouse: Warehouse, contract: Contract, path: Path, file_id: in
         SELECT ?, blank, {columns}, reasons, raw, accounted_bytes
         FROM ({contract.json_records_sql(source)})
     """, [file_id])
-    first, rows = warehouse.query(
-        f"SELECT min(rowid), count(*) FROM {STAGED} WHERE file_id = ?", [file_id]).rows[0]
-    return StagedFile(file_id, path, source, int(first or 0), int(rows), 0, 0)
+    first_rowid, rows = file_span(warehouse, file_id)
+    return StagedFile(file_id, path, source, first_rowid, rows, 0, 0)
 
 
 def prove(warehouse: Warehouse, contract: Contract, staged: StagedFile, scan: LineScan
@@ -96,9 +95,12 @@ def prove(warehouse: Warehouse, contract: Contract, staged: StagedFile, scan: Li
     if int(accounted) != good_bytes:
         return False
     _read_again(warehouse, contract, lines)
-    if not _agree(warehouse, contract, staged, broken, anchors):
-        return False
-    _note_broken(warehouse, staged, broken)
+    try:
+        if not _agree(warehouse, contract, staged, broken, anchors):
+            return False
+        _note_broken(warehouse, staged, broken)
+    finally:
+        warehouse.execute(f"DROP TABLE {READ_AGAIN}; DROP TABLE {READ_AGAIN_RECORDS}")
     staged.line_starts = starts
     return True
 
@@ -158,4 +160,3 @@ def _note_broken(warehouse: Warehouse, staged: StagedFile, broken: list[int]) ->
         SELECT ?, position, raw, reasons FROM {READ_AGAIN_RECORDS}
         WHERE position IN (SELECT unnest(?)) ORDER BY position
     """, [staged.file_id, broken])
-    warehouse.execute(f"DROP TABLE {READ_AGAIN}; DROP TABLE {READ_AGAIN_RECORDS}")

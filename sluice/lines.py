@@ -71,8 +71,9 @@ def scan_lines(path: Path, stop: threading.Event | None = None, index: bool = Fa
                ) -> LineScan:
     """Checksum the file's bytes as read and count its lines (of the decompressed
     content, for a .gz file, which is verified completely on the way). Setting `stop`
-    ends the scan early with ScanStopped. With `index`, also note where every line ends
-    and count the double quotes (`LineScan.line_starts`, `quotes`)."""
+    ends the scan early with ScanStopped. With `index` (a plain file), also count the
+    double quotes and note where every LINE_STRIDE-th line starts (`LineScan.quotes`,
+    `line_starts`)."""
     digest = hashlib.sha256()
     counter = (_LineIndex(os.stat(path).st_size) if index and not is_gzip_name(path)
                else _LineCounter())

@@ -52,7 +52,9 @@ _SCANNER_REASONS = {
 class StagedFile:
     file_id: int
     path: Path
-    source: str  # the table expression its lines were read from (to read some again)
+    # The table expression its lines were read from (to read some again), or for the JSON
+    # reader's file that reader (its lines are read again at `line_starts`).
+    source: str
     first_rowid: int
     rows: int
     blank_lines: int
@@ -226,15 +228,20 @@ def _stage_lines(warehouse: Warehouse, reader: RecordReader, path: Path, source:
         SELECT ? AS file_id, blank, {columns}, reasons, raw
         FROM ({reader.records_sql(source)})
     """, [file_id])
-    first, rows = warehouse.query(
-        f"SELECT min(rowid), count(*) FROM {STAGED} WHERE file_id = ?", [file_id]).rows[0]
-    first_rowid, rows = int(first or 0), int(rows)
+    first_rowid, rows = file_span(warehouse, file_id)
     blank = int(warehouse.scalar(
         f"SELECT count(*) FROM {STAGED} WHERE rowid >= ? AND blank", [first_rowid]))
     warehouse.execute(
         f"INSERT INTO {STAGED_BROKEN} SELECT file_id, rowid - ?, raw, reasons FROM {STAGED} "
         "WHERE rowid >= ? AND reasons IS NOT NULL", [first_rowid, first_rowid])
     return StagedFile(file_id, path, source, first_rowid, rows, blank, 0)
+
+
+def file_span(warehouse: Warehouse, file_id: int) -> tuple[int, int]:
+    """A staged file's first rowid and its rows (its rows follow each other in `staged`)."""
+    first, rows = warehouse.query(
+        f"SELECT min(rowid), count(*) FROM {STAGED} WHERE file_id = ?", [file_id]).rows[0]
+    return int(first or 0), int(rows)
 
 
 def _keep_lines(warehouse: Warehouse, reader: RecordReader, path: Path, source: str,

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -278,28 +278,11 @@ CHANGED = tried("folders", "an advocate file that grows between the listing and 
 @pytest.mark.parametrize("case", [CHANGED], ids=[CHANGED.case])
 def test_a_file_changed_while_read_is_not_loaded(
         work: Path, case: Tried, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sluice.pipelines import advocacy
-    from sluice.pipelines.advocacy import sources
-    from sluice.warehouse import Warehouse
-
-    for n in range(3):
-        write_advocate(work / "in" / f"user_{n}.json", n)
-    read_files = sources._read_files
-
-    def growing(warehouse: Warehouse, root: Path, rows: list[tuple[Any, ...]]) -> None:
-        with (root / "user_1.json").open("a") as stream:
+    def grow(path: Path) -> None:
+        with path.open("a") as stream:
             stream.write("   ")
-        read_files(warehouse, root, rows)
 
-    monkeypatch.setattr(sources, "_read_files", growing)
-    db = work / "warehouse.db"
-    with Warehouse(db) as warehouse:
-        assert advocacy.ingest(warehouse, str(work / "in")).unreadable == 1
-    status, _, _, note = ledger(db)["user_1.json"]
-    assert status == "unreadable" and note is not None
-    assert note.startswith("changed while being read")
-    assert query(db, "SELECT count(*) FROM advocacy.advocates") == [(2,)]
-    assert_promises(db)
+    db = _ingest_changing_one_file(work, monkeypatch, grow)
     monkeypatch.undo()
     assert summary_of(sluice("advocacy", "ingest", "in", "--json", cwd=work))["loaded"] == 1
     assert_promises(db)
@@ -310,6 +293,18 @@ def test_a_file_replaced_by_a_pipe_never_blocks_the_read(
     """An advocate file replaced by a named pipe between the listing and the read, with
     nothing ever writing to it: the read does not wait on the pipe; the file is
     'unreadable: changed while being read' and the other files load."""
+    def swap(path: Path) -> None:
+        path.unlink()
+        os.mkfifo(path)
+
+    _ingest_changing_one_file(work, monkeypatch, swap)
+
+
+def _ingest_changing_one_file(work: Path, monkeypatch: pytest.MonkeyPatch,
+                              change: Callable[[Path], None]) -> Path:
+    """Three advocate files; `change` is done to the second between the listing and the
+    read. It is recorded 'unreadable: changed while being read' and the two others load.
+    Returns the warehouse."""
     from sluice.pipelines import advocacy
     from sluice.pipelines.advocacy import sources
     from sluice.warehouse import Warehouse
@@ -318,12 +313,11 @@ def test_a_file_replaced_by_a_pipe_never_blocks_the_read(
         write_advocate(work / "in" / f"user_{n}.json", n)
     read_files = sources._read_files
 
-    def swapped(warehouse: Warehouse, root: Path, rows: list[tuple[Any, ...]]) -> None:
-        (root / "user_1.json").unlink()
-        os.mkfifo(root / "user_1.json")
+    def changed(warehouse: Warehouse, root: Path, rows: list[tuple[Any, ...]]) -> None:
+        change(root / "user_1.json")
         read_files(warehouse, root, rows)
 
-    monkeypatch.setattr(sources, "_read_files", swapped)
+    monkeypatch.setattr(sources, "_read_files", changed)
     db = work / "warehouse.db"
     with Warehouse(db) as warehouse:
         assert advocacy.ingest(warehouse, str(work / "in")).unreadable == 1
@@ -332,6 +326,7 @@ def test_a_file_replaced_by_a_pipe_never_blocks_the_read(
     assert note.startswith("changed while being read")
     assert query(db, "SELECT count(*) FROM advocacy.advocates") == [(2,)]
     assert_promises(db)
+    return db
 
 
 JSONL_NAMES = [
