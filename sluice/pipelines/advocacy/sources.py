@@ -284,9 +284,9 @@ class _Lister:
 
 
 def _may_read(path: str, mode: int) -> bool:
-    """Whether this process may open the file: a file the engine cannot open would fail
-    its whole scan, and with it the run's transaction. Readable by anyone is the common
-    case and costs no call."""
+    """Whether this process may open the file: one it may not is recorded unreadable at
+    the listing, never opened. Readable by anyone is the common case and costs no
+    call."""
     return bool(mode & stat.S_IROTH) or os.geteuid() == 0 or os.access(path, os.R_OK)
 
 
