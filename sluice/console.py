@@ -6,7 +6,8 @@ the same counts in text and JSON; JSON keys in snake_case, numbers as JSON numbe
 text tables.
 
 Commands import this module when they run, never at the top of a module that `--help`
-imports: it imports Rich (tests/test_cli_startup.py).
+imports. Rich (0.04 s to import) is imported only when something is drawn: a command
+that answers in JSON never pays for it (tests/test_cli_startup.py).
 """
 
 from __future__ import annotations
@@ -18,28 +19,56 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
-
 from sluice.destinations import Result
+from sluice.progress import no_progress
 
 if TYPE_CHECKING:
-    from sluice.ingest import Progress as ProgressCallback
+    from rich.console import Console
+    from rich.table import Table
+
     from sluice.ledger import RunSummary
+    from sluice.progress import Progress as ProgressCallback
     from sluice.registry import View
 
 PIPED_WIDTH = 10_000
 
-out = Console(highlight=False, soft_wrap=True)
-if not out.is_terminal:
-    # Piped or redirected output is read by programs and people scrolling a file: a
-    # table keeps its natural width instead of being cut to 80 columns.
-    out.width = PIPED_WIDTH
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+@cache
+def _stdout() -> Console:
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        # Piped or redirected output is read by programs and people scrolling a file: a
+        # table keeps its natural width instead of being cut to 80 columns.
+        console.width = PIPED_WIDTH
+    return console
+
+
+@cache
+def _stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def __getattr__(name: str) -> Console:
+    """`console.out` and `console.err`, the Rich consoles of standard output and error,
+    made on first use."""
+    if name == "out":
+        return _stdout()
+    if name == "err":
+        return _stderr()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _table(title: str) -> Table:
+    from rich.table import Table
+
+    return Table(title=title, title_justify="left")
 
 
 # Text headers of a run's counts, by their JSON keys: the same words in every table.
@@ -97,14 +126,20 @@ def iso_time(value: datetime) -> str:
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
     """A progress callback drawing a bar on stderr when it is a terminal, else silent."""
-    from sluice.ingest import no_progress
-
-    if not (enabled and err.is_terminal):
+    if not (enabled and _stderr().is_terminal):
         yield no_progress
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
+        TimeElapsedColumn(), console=_stderr(), transient=True,
     ) as bar:
         task = bar.add_task("starting", total=None)
 
@@ -119,7 +154,7 @@ def show_summary(summary: dict[str, Any], as_json: bool, line: str) -> None:
     if as_json:
         print_json(summary)
     else:
-        out.print(line, markup=False)
+        _stdout().print(line, markup=False)
 
 
 def show_run(run: RunSummary, as_json: bool, details: bool = True) -> None:
@@ -133,13 +168,12 @@ def show_run(run: RunSummary, as_json: bool, details: bool = True) -> None:
 def print_run(run: RunSummary, details: bool = True) -> None:
     """The run's counts; per file when `details`, else by outcome (for many small files)."""
     if not run.file_count:
-        out.print(f"{run.pipeline} {run.verb}, run {run.run_id}: no input files found")
+        _stdout().print(f"{run.pipeline} {run.verb}, run {run.run_id}: no input files found")
         return
     if not details:
         _print_run_by_status(run)
         return
-    table = Table(title=f"{run.pipeline} {run.verb}, run {run.run_id}: {run.status}",
-                  title_justify="left")
+    table = _table(f"{run.pipeline} {run.verb}, run {run.run_id}: {run.status}")
     for column in ("file", "status", "read", "loaded", "duplicates", "rejected"):
         table.add_column(column, justify="left" if column in ("file", "status") else "right")
     for f in run.files:
@@ -149,15 +183,14 @@ def print_run(run: RunSummary, details: bool = True) -> None:
         table.add_row("total", "", f"{run.total('records_read'):,}", f"{run.total('loaded'):,}",
                       f"{run.total('duplicates'):,}", f"{run.total('rejected'):,}",
                       style="bold")
-    out.print(table)
+    _stdout().print(table)
     for f in run.files:
         if f.note:
-            out.print(f"  {f.label}: {f.note}", markup=False)
+            _stdout().print(f"  {f.label}: {f.note}", markup=False)
 
 
 def _print_run_by_status(run: RunSummary) -> None:
-    table = Table(title=f"{run.pipeline} {run.verb}, run {run.run_id}: {run.status}",
-                  title_justify="left")
+    table = _table(f"{run.pipeline} {run.verb}, run {run.run_id}: {run.status}")
     for column in ("files", "outcome", "read", "loaded", "duplicates", "rejected"):
         table.add_column(column, justify="left" if column == "outcome" else "right")
     outcomes: dict[str, list[int]] = {}
@@ -171,7 +204,7 @@ def _print_run_by_status(run: RunSummary) -> None:
             counts[i] += n
     for outcome, (files, *records) in sorted(outcomes.items()):
         table.add_row(f"{files:,}", outcome, *(f"{n:,}" for n in records))
-    out.print(table)
+    _stdout().print(table)
 
 
 def show_views(results: Mapping[View, Result], as_json: bool,
@@ -188,11 +221,13 @@ def show_views(results: Mapping[View, Result], as_json: bool,
     for view, result in results.items():
         print_result(result, view.title)
     for finding in findings or ():
-        out.print(finding, markup=False)
+        _stdout().print(finding, markup=False)
 
 
 def print_result(result: Result, title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    from rich.text import Text
+
+    table = _table(title)
     first = result.rows[0] if result.rows else ()
     labels = [bool(_LABEL_COLUMN.fullmatch(column)) for column in result.columns]
     for index, column in enumerate(result.columns):
@@ -200,8 +235,8 @@ def print_result(result: Result, title: str) -> None:
         table.add_column(column, justify="right" if numeric or not first else "left")
     for row in result.rows:
         table.add_row(*(Text(_cell(v, label)) for v, label in zip(row, labels, strict=True)))
-    out.print(table)
-    out.print(f"{len(result.rows):,} row{'s' if len(result.rows) != 1 else ''}")
+    _stdout().print(table)
+    _stdout().print(f"{len(result.rows):,} row{'s' if len(result.rows) != 1 else ''}")
 
 
 def print_runs(result: Result) -> None:
@@ -213,15 +248,15 @@ def print_runs(result: Result) -> None:
 
 
 def print_demo(report: dict[str, dict[str, Any]]) -> None:
-    table = Table(title="sluice demo", title_justify="left")
+    table = _table("sluice demo")
     table.add_column("pipeline")
     for header in RUN_COUNTS.values():
         table.add_column(header, justify="right")
     for pipeline, summary in report.items():
         table.add_row(pipeline, *(f"{summary[k]:,}" for k in RUN_COUNTS))
-    out.print(table)
+    _stdout().print(table)
     for pipeline, summary in report.items():
-        out.print(f"{pipeline}: {summary['headline']}", markup=False)
+        _stdout().print(f"{pipeline}: {summary['headline']}", markup=False)
 
 
 def _is_number(value: object) -> bool:

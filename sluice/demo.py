@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sluice.ingest import Progress
 from sluice.ledger import RunSummary
+from sluice.progress import Progress
 from sluice.registry import pipelines
 from sluice.warehouse import Warehouse
 

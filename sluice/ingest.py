@@ -27,6 +27,7 @@ from sluice.ledger import SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.lifecycle import committing, recorded_run
 from sluice.lines import LineScan, file_stat, scan_lines, split_exactly
 from sluice.paths import engine_can_open, shown
+from sluice.progress import Progress, no_progress
 from sluice.quarantine import ensure_quarantine, keep_unreadable_file
 from sluice.staging import (
     RecordReader,
@@ -40,13 +41,7 @@ from sluice.staging import (
 )
 from sluice.warehouse import Warehouse
 
-# (what is happening, steps done, steps in all)
-Progress = Callable[[str, int, int], None]
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
-
-
-def no_progress(description: str, done: int, total: int) -> None:
-    """The default progress reporter: silent."""
 
 
 # Called after the run's records are classified and before its transaction begins, with

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import typer
 
-    from sluice.ingest import KeyedLines, Progress
+    from sluice.ingest import KeyedLines
+    from sluice.progress import Progress
     from sluice.warehouse import Result, Warehouse
     from sluice.web.part import WebPart
 

@@ -20,10 +20,10 @@ from typing import Any
 
 from sluice import ingest, rejects
 from sluice.errors import UsageError
-from sluice.ingest import Progress, no_progress
 from sluice.intake import Entry
 from sluice.ledger import RunSummary
 from sluice.merge import LINE_COLUMN, LINEAGE_COLUMN
+from sluice.progress import Progress, no_progress
 from sluice.quarantine import readable_quarantine
 from sluice.registry import Pipeline
 from sluice.staging import StagedFile

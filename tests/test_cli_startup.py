@@ -142,3 +142,19 @@ def test_an_ingest_does_not_import_pydantic(tmp_path: Path) -> None:
     assert found[0]["code"] == 0
     assert "pydantic" not in found[0]["heavy"]
     assert "duckdb" in found[0]["heavy"]
+
+
+def test_an_answer_in_json_does_not_import_rich_and_a_table_does(tmp_path: Path) -> None:
+    # Rich draws tables and progress bars; an answer in JSON has neither.
+    folder = tmp_path / "advocates"
+    folder.mkdir()
+    (folder / "a.json").write_text('{"user_id": "9f0c1d2e-3a4b-4c5d-8e6f-708192a3b4c5", '
+                                   '"name": "Ada", "advocacy_programs": []}')
+    warehouse = str(tmp_path / "w.db")
+    found = _run_in_one_child(
+        [["advocacy", "ingest", str(folder), "--warehouse", warehouse, "--json"],
+         ["runs", "--warehouse", warehouse, "--json"],
+         ["runs", "--warehouse", warehouse]], tmp_path)
+    assert [f["code"] for f in found] == [0, 0, 0]
+    assert "rich" not in found[0]["heavy"] and "rich" not in found[1]["heavy"]
+    assert "rich" in found[2]["heavy"]

@@ -9,8 +9,8 @@ from sluice.pipelines.advocacy.contracts import ENTITIES
 from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
 
 if TYPE_CHECKING:
-    from sluice.ingest import Progress
     from sluice.ledger import RunSummary
+    from sluice.progress import Progress
     from sluice.warehouse import Warehouse
 
 # The package is the pipeline's declaration and stays light (see `sluice.registry`): the
@@ -25,8 +25,8 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress | None = None,
     """Load a folder (or .tar.gz) of advocate files, `batch_size` files per scan
     (None: `sources.BATCH_FILES`), or a JSON Lines file of advocates; then rebuild the
     models."""
-    from sluice.ingest import no_progress
     from sluice.pipelines.advocacy import load, sources
+    from sluice.progress import no_progress
 
     run = load.ingest(warehouse, source, progress or no_progress,
                       sources.BATCH_FILES if batch_size is None else batch_size)

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from sluice.demo import run_totals
-from sluice.ingest import Progress
 from sluice.pipelines import advocacy
 from sluice.pipelines.advocacy.generate import generate_advocates
 from sluice.pipelines.advocacy.report import build_report
+from sluice.progress import Progress
 from sluice.warehouse import Warehouse
 
 DEMO_ADVOCATES = 5_000

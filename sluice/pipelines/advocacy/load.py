@@ -19,12 +19,12 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 
-from sluice.ingest import Progress, no_progress
 from sluice.ledger import InputFile, RunSummary
 from sluice.lifecycle import committing, recorded_run
-from sluice.pipelines.advocacy import jsonl, records, sources
+from sluice.pipelines.advocacy import records, sources
 from sluice.pipelines.advocacy.repair import complete_brackets
 from sluice.pipelines.advocacy.sources import PIPELINE, STAGED, Documents
+from sluice.progress import Progress, no_progress
 from sluice.quarantine import QUARANTINE_COLUMNS, ensure_quarantine, keep_unreadable_file
 from sluice.warehouse import Warehouse
 
@@ -42,6 +42,9 @@ def ingest(warehouse: Warehouse, source: str, progress: Progress = no_progress,
         ensure_quarantine(warehouse)
         ensure_schema(warehouse)
         if sources.is_json_lines(path):
+            # Imported here: it brings the line reader, which a folder does not use.
+            from sluice.pipelines.advocacy import jsonl
+
             _load(warehouse, run, progress,
                   lambda: jsonl.stage_json_lines(warehouse, run, path))
         else:

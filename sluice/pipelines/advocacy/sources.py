@@ -44,10 +44,10 @@ from typing import Any
 from sluice import ledger
 from sluice.archives import unpack
 from sluice.errors import DamagedInput, UsageError, first_line
-from sluice.ingest import Progress
 from sluice.intake import OWN_FILE
 from sluice.ledger import LOADED, REJECTED, SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.paths import shown
+from sluice.progress import Progress
 from sluice.warehouse import KEYS_TABLE, Warehouse
 
 PIPELINE = "advocacy"

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from sluice.demo import run_totals
-from sluice.ingest import Progress
 from sluice.pipelines import applications
 from sluice.pipelines.applications.generate import generate_applications
 from sluice.pipelines.applications.inbox import Inbox
 from sluice.pipelines.applications.outputs import SUCCESSFUL, UNSUCCESSFUL
+from sluice.progress import Progress
 from sluice.warehouse import Warehouse
 
 DEMO_APPLICATIONS = 20_000

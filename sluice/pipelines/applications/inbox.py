@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sluice import intake, ledger
 from sluice.faults import crash_point
-from sluice.ingest import KeyedLines, Progress, ingest_entries, no_progress
+from sluice.ingest import KeyedLines, ingest_entries
 from sluice.intake import Entry
 from sluice.ledger import LOADED, REJECTED, SKIPPED, UNREADABLE, InputFile, RunSummary
 from sluice.lines import file_stat
@@ -28,6 +28,7 @@ from sluice.pipelines.applications.contracts import AGE_ON, CONTRACT, Applicatio
 from sluice.pipelines.applications.outputs import TARGET, RunOutputs, settle
 from sluice.pipelines.applications.settings import DEFAULT_MIN_AGE
 from sluice.pipelines.applications.settings import PIPELINE as PIPELINE
+from sluice.progress import Progress, no_progress
 from sluice.warehouse import Warehouse
 
 SUFFIXES = (".csv", ".csv.gz")

@@ -26,8 +26,8 @@ from watchfiles import Change, watch
 
 from sluice import interrupts
 from sluice.errors import LedgerMismatch, SluiceError, WarehouseLocked
-from sluice.ingest import Progress, no_progress
 from sluice.pipelines.applications.inbox import SUFFIXES, Inbox, InboxPass, process
+from sluice.progress import Progress, no_progress
 from sluice.warehouse import Warehouse
 
 # Notifications that come together (a file written in several steps) make one pass.

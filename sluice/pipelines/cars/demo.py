@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from sluice.demo import run_totals
-from sluice.ingest import Progress
 from sluice.pipelines.cars.dataset import SHIPPED, read_cars
 from sluice.pipelines.cars.land import land
 from sluice.pipelines.cars.model import facts, predict, save, train
+from sluice.progress import Progress
 from sluice.warehouse import Warehouse
 
 QUESTION = {"maint": "high", "doors": "4", "lug_boot": "big", "safety": "high",

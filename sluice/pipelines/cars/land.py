@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sluice import ingest
-from sluice.ingest import KeyedLines, Progress, no_progress
+from sluice.ingest import KeyedLines
 from sluice.ledger import RunSummary
 from sluice.pipelines.cars.contracts import CONTRACT, TARGET, CarRecords
 from sluice.pipelines.cars.settings import PIPELINE
+from sluice.progress import Progress, no_progress
 from sluice.warehouse import Warehouse
 
 SPEC = KeyedLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET, records=CarRecords(),

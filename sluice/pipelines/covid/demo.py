@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from sluice.demo import combined_totals
-from sluice.ingest import Progress
 from sluice.pipelines import covid
 from sluice.pipelines.covid.land import changes, land
 from sluice.pipelines.covid.report import headline, latest_source, series, write_chart
+from sluice.progress import Progress
 from sluice.warehouse import Warehouse
 
 FIXTURE = resources.files(__package__) / "data"

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sluice import ingest, intake
-from sluice.ingest import KeyedLines, Progress, no_progress
+from sluice.ingest import KeyedLines
 from sluice.intake import Entry
 from sluice.ledger import SKIPPED, RunSummary
 from sluice.merge import LINEAGE_COLUMN
@@ -28,6 +28,7 @@ from sluice.pipelines.covid.fetch import (
     looks_like_url,
 )
 from sluice.pipelines.covid.settings import PIPELINE
+from sluice.progress import Progress, no_progress
 from sluice.warehouse import Warehouse
 
 SPEC = KeyedLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET,

@@ -12,13 +12,13 @@ from typing import Any
 
 from sluice import ingest
 from sluice.demo import run_totals
-from sluice.ingest import Progress
 from sluice.pipelines import events
 from sluice.pipelines.events.aggregates import MemoryAggregates, catch_up
 from sluice.pipelines.events.load import SPEC, load_segments
 from sluice.pipelines.events.loadgen import run_load
 from sluice.pipelines.events.log import recover, segments
 from sluice.pipelines.events.server import Settings, build_app, running
+from sluice.progress import Progress
 from sluice.warehouse import Warehouse
 
 DEMO_REQUESTS = 3_000

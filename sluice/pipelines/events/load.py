@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from sluice import ingest
-from sluice.ingest import KeyedLines, Progress, no_progress
+from sluice.ingest import KeyedLines
 from sluice.ledger import RunSummary
 from sluice.pipelines.events.contracts import CONTRACT, TARGET
 from sluice.pipelines.events.log import segments
 from sluice.pipelines.events.settings import PIPELINE
+from sluice.progress import Progress, no_progress
 from sluice.warehouse import Warehouse
 
 SPEC = KeyedLines(pipeline=PIPELINE, contract=CONTRACT, target=TARGET, verb="load")

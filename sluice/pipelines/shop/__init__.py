@@ -10,8 +10,8 @@ from sluice.pipelines.shop.settings import PIPELINE as PIPELINE_NAME
 from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, web_in
 
 if TYPE_CHECKING:
-    from sluice.ingest import Progress
     from sluice.pipelines.shop.delivery import Loaded
+    from sluice.progress import Progress
     from sluice.warehouse import Warehouse
 
 # The package is the pipeline's declaration and stays light (see `sluice.registry`): the
@@ -23,8 +23,8 @@ TOP_MEMBERS, TOP_ITEMS = 10, 3
 def load(warehouse: Warehouse, folder: str, progress: Progress | None = None) -> Loaded:
     """Load a delivery folder (items.csv, transactions.jsonl) as one run; then rebuild
     the models."""
-    from sluice.ingest import no_progress
     from sluice.pipelines.shop.delivery import load as load_delivery
+    from sluice.progress import no_progress
 
     loaded = load_delivery(warehouse, folder, progress or no_progress)
     build_models(warehouse)

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sluice.ingest import Progress, no_progress, split_folder
+from sluice.ingest import split_folder
 from sluice.ledger import InputFile, RunSummary, sha256_of
 from sluice.lifecycle import committing, recorded_run
 from sluice.pipelines.shop import inputs, items, members, transactions
 from sluice.pipelines.shop.inputs import PIPELINE
+from sluice.progress import Progress, no_progress
 from sluice.quarantine import ensure_quarantine
 from sluice.staging import StagedFile
 from sluice.warehouse import Warehouse

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from sluice.demo import run_totals
-from sluice.ingest import Progress
 from sluice.pipelines import shop
 from sluice.pipelines.shop import members
 from sluice.pipelines.shop.generate import generate_shop
 from sluice.pipelines.shop.report import build_report
+from sluice.progress import Progress
 from sluice.warehouse import Warehouse
 
 DEMO_ITEMS = 200

@@ -10,8 +10,8 @@ from sluice.pipelines.votes.contracts import CONTRACT
 from sluice.registry import Pipeline, Traced, View, commands_in, demo_in, spec_in, web_in
 
 if TYPE_CHECKING:
-    from sluice.ingest import Progress
     from sluice.ledger import RunSummary
+    from sluice.progress import Progress
     from sluice.warehouse import Result, Warehouse
 
 # The package is the pipeline's declaration and stays light (see `sluice.registry`): the

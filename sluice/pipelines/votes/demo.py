@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from sluice.demo import run_totals
-from sluice.ingest import Progress
 from sluice.pipelines import votes
 from sluice.pipelines.votes.generate import generate_votes
+from sluice.progress import Progress
 from sluice.warehouse import Warehouse
 
 DEMO_VOTES = 300_000

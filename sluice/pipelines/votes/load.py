@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sluice import ingest as ingest_run
-from sluice.ingest import KeyedLines, Progress, no_progress
+from sluice.ingest import KeyedLines
 from sluice.ledger import RunSummary
 from sluice.pipelines.votes import PIPELINE_NAME, TARGET
 from sluice.pipelines.votes.contracts import CONTRACT
+from sluice.progress import Progress, no_progress
 from sluice.warehouse import Warehouse
 
 SPEC = KeyedLines(pipeline=PIPELINE_NAME, contract=CONTRACT, target=TARGET)
