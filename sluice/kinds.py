@@ -155,18 +155,27 @@ URL = Kind(
     value=(f"CASE WHEN {_IS_STRING} AND regexp_full_match(trim({{s}}), 'https?://[^\\s]+') "
            "THEN trim({s}) END"),
     problem="'not a URL'")
-# A count written as a whole number in any form (7, 7.0, 7e0) is that count; no other
-# number is rounded to one.
-COUNT = Kind(
-    name="count", sql_type="BIGINT", needs_type=True,
-    value=("CASE WHEN {t} IN ('UBIGINT', 'BIGINT') AND TRY_CAST({s} AS BIGINT) >= 0 "
-           "THEN TRY_CAST({s} AS BIGINT) "
-           f"WHEN {_FINITE} AND {_DOUBLE} >= 0 AND {_DOUBLE} = trunc({_DOUBLE}) "
-           f"THEN TRY_CAST({_DOUBLE} AS BIGINT) END"),
-    problem=(f"CASE WHEN NOT ({_FINITE}) THEN 'not a number' "
-             f"WHEN {_DOUBLE} < 0 THEN 'negative' "
-             f"WHEN {_DOUBLE} <> trunc({_DOUBLE}) THEN 'not a whole number' "
-             "ELSE 'out of range' END"))
+
+
+def count(maximum: int | None = None) -> Kind:
+    """A count written as a whole number in any form (7, 7.0, 7e0) is that count; no
+    other number is rounded to one. Above `maximum` (None: what BIGINT holds) a count
+    is out of range."""
+    within = "" if maximum is None else f" AND TRY_CAST({{s}} AS BIGINT) <= {maximum:d}"
+    double_within = "" if maximum is None else f" AND {_DOUBLE} <= {maximum:d}"
+    return Kind(
+        name="count", sql_type="BIGINT", needs_type=True,
+        value=("CASE WHEN {t} IN ('UBIGINT', 'BIGINT') AND TRY_CAST({s} AS BIGINT) >= 0"
+               f"{within} THEN TRY_CAST({{s}} AS BIGINT) "
+               f"WHEN {_FINITE} AND {_DOUBLE} >= 0 AND {_DOUBLE} = trunc({_DOUBLE})"
+               f"{double_within} THEN TRY_CAST({_DOUBLE} AS BIGINT) END"),
+        problem=(f"CASE WHEN NOT ({_FINITE}) THEN 'not a number' "
+                 f"WHEN {_DOUBLE} < 0 THEN 'negative' "
+                 f"WHEN {_DOUBLE} <> trunc({_DOUBLE}) THEN 'not a whole number' "
+                 "ELSE 'out of range' END"))
+
+
+COUNT = count()
 # From the number's text, rounded half away from zero to the cent.
 MONEY = Kind(
     name="money", sql_type="DECIMAL(14, 2)", needs_type=True,

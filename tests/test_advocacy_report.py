@@ -601,3 +601,41 @@ def test_a_long_tail_of_brands_is_cut_with_its_totals(work: Path) -> None:
     assert ("13 brands have a single membership. 2 brand names differ from another only in "
             "letter case or spaces (such as 'Pixel Audio' and 'pixel audio') and are counted "
             "apart.") in printed
+
+
+def test_the_largest_values_the_contract_holds_give_exact_figures(work: Path) -> None:
+    """Counts at their bound and amounts at their column's largest: every sum, square and
+    fence stays exact (past BIGINT and DECIMAL(18)), and the report, which once failed
+    here on an overflow, answers."""
+    cap, amount = 10**12, "999999999999.99"
+    tasks = [task(likes=cap, comments=cap, shares=cap, reach=cap)] * 3400
+    export(work / "in", [advocate(n, program(sales=1.0, tasks=tasks)) for n in range(1, 12)]
+           + [advocate(12, program(sales=float(amount), tasks=tasks),
+                       program(sales=float(amount), tasks=tasks, program_id=P2))])
+    sluice("advocacy", "ingest", "in", cwd=work)
+    db = work / "warehouse.db"
+    assert query(db, "SELECT count(*) FROM advocacy.dq_issues") == [(0,)]
+    in_cents_squared = 2 * 99999999999999**2 + 11 * 100**2  # exact (Decimal keeps 28 digits)
+    assert query(db, "SELECT sales_squares FROM advocacy.sales_by_brand") == [
+        (Decimal(f"{in_cents_squared // 10**4}.{in_cents_squared % 10**4:04d}"),)]
+    engagement = 3400 * 3 * cap  # above 10^16: past DECIMAL(18, 2)
+    assert query(db, "SELECT engagement, reach FROM advocacy.engagement_by_advocate "
+                     f"WHERE advocate_id = '{uid(12)}'") == [(2 * engagement, 2 * 3400 * cap)]
+    shown = report(work)
+    assert by(shown["sales_by_brand"], "brand")["Acme"]["sales"] == float(
+        2 * Decimal(amount) + 11)
+    assert by(shown["top_advocates_by_engagement"], "advocate_id")[uid(12)]["engagement"] == (
+        2 * engagement)
+    outliers = by(shown["outliers"], "metric")
+    assert outliers["engagement"]["advocates"] == outliers["sales"]["advocates"] == 1
+    assert outliers["engagement"]["fence"] == engagement
+    assert outliers["engagement"]["largest"] == 2 * engagement
+
+
+def test_a_count_above_a_trillion_is_out_of_range(work: Path) -> None:
+    export(work / "in", [advocate(1, program(tasks=[task(likes=10**12 + 1, reach=10**12)]))])
+    sluice("advocacy", "ingest", "in", cwd=work)
+    db = work / "warehouse.db"
+    assert query(db, "SELECT likes, reach FROM advocacy.tasks") == [(None, 10**12)]
+    assert query(db, "SELECT field, rule, raw_value FROM advocacy.dq_issues") == [
+        ("likes", "out of range", str(10**12 + 1))]

@@ -656,3 +656,24 @@ def test_blank_lines_in_the_items_do_not_shift_the_line_numbers(work: Path) -> N
                                               (6, ["cost -1 is negative"])]
     assert query(work / "w.db", "SELECT name, source_line FROM shop.items ORDER BY name") == [
         ("Gadget", 7), ("Widget", 3)]
+
+
+def test_the_largest_quantities_and_costs_give_exact_totals(work: Path) -> None:
+    """A line of 2^31 - 1 units at the largest cost and weight the columns hold: its
+    price (past 10^19) and the member's spending are exact, where the totals view once
+    failed every query on an overflow of DECIMAL(18)."""
+    lee = ids(work)["Lee"]
+    most = 2**31 - 1
+    write_items(work / "d", ["Yacht,Acme,9999999999.99,9999999.999", "Pin,Acme,0.01,0.001"])
+    write_lines(work / "d" / "transactions.jsonl", [
+        tx("T1", lee, [("Yacht", most), ("Pin", most)]), tx("T2", lee, [("Yacht", most)])])
+    shop("load", "d", cwd=work)
+    price = most * Decimal("9999999999.99")
+    assert query(work / "w.db", "SELECT transaction_id, total_price, total_weight "
+                                "FROM shop.transaction_totals ORDER BY 1") == [
+        ("T1", price + most * Decimal("0.01"), most * Decimal("9999999.999")
+         + most * Decimal("0.001")),
+        ("T2", price, most * Decimal("9999999.999"))]
+    top = shop_json("report", cwd=work)["top_members_by_spending"]
+    assert [(row["membership_id"], row["spending"]) for row in top] == [
+        (lee, float(2 * price + most * Decimal("0.01")))]

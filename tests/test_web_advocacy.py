@@ -670,6 +670,32 @@ def test_a_rate_is_ranked_only_on_enough_measured_tasks(tmp_path: Path) -> None:
             ("Delta", 1), ("Gamma", 2), ("Beta", 3), ("Acme", 4)]
 
 
+def test_the_largest_values_the_contract_holds_answer_exactly(tmp_path: Path) -> None:
+    """Counts at their bound (10^12) and the largest amount: sums past DECIMAL(18) stay
+    exact in every route, where the routes once failed on an overflow."""
+    cap = 10**12
+    extreme = {"task_id": uid(7), "platform": "TikTok", "post_url": "https://example.com/p",
+               "likes": cap, "comments": cap, "shares": cap, "reach": cap}
+    tasks = [extreme] * 3400
+    (tmp_path / "in").mkdir()
+    for record in [advocate(n, program(P1, "Acme", 1.0, *tasks)) for n in range(1, 12)] + [
+            advocate(12, program(P1, "Acme", 999999999999.99, *tasks),
+                     program(P2, "Beta", 999999999999.99, *tasks))]:
+        (tmp_path / "in" / f"user_{record['user_id']}.json").write_text(json.dumps(record))
+    sluice("advocacy", "ingest", "in", cwd=tmp_path)
+    engagement = 3400 * 3 * cap
+    with serving(tmp_path / "warehouse.db", cwd=tmp_path) as base:
+        for route in ROUTES:
+            fetch(base, f"{API}/{route}")
+        totals = fetch(base, f"{API}/totals")
+        assert (totals["engagement"], totals["reach"]) == (13 * engagement, 13 * 3400 * cap)
+        top = fetch(base, f"{API}/leaderboard?by=engagement&limit=1")["items"][0]
+        assert (top["advocate_id"], top["engagement"]) == (uid(12), 2 * engagement)
+        by_metric = {i["metric"]: i for i in fetch(base, f"{API}/outliers")["items"]}
+        assert by_metric["engagement"]["fence"] == engagement
+        assert by_metric["sales"]["sales"] == 2 * Decimal("999999999999.99")
+
+
 # --- no advocacy data ---------------------------------------------------------------------
 
 

@@ -69,7 +69,13 @@ PLATFORM = replace(
     kinds.PLATFORM,
     value=f"CASE WHEN NOT ({_GENERIC_PLACEHOLDER}) THEN {kinds.PLATFORM.value} END",
     problem=(f"CASE WHEN {_IS_STRING} THEN 'placeholder' ELSE {kinds.PLATFORM.problem} END"))
-COUNT = replace(kinds.COUNT, problem=_number_problem(kinds.COUNT))
+# No post has been liked, shared or seen a trillion times (the most watched videos are
+# near 10^10 views); above that a count is out of range. The bound keeps every figure
+# built on the counts exact: an engagement (three counts added) fits BIGINT, and a sum of
+# squares of billions of them fits DECIMAL(38, 0).
+MAX_COUNT = 10**12
+_COUNT = kinds.count(MAX_COUNT)
+COUNT = replace(_COUNT, problem=_number_problem(_COUNT))
 MONEY = replace(kinds.MONEY, problem=_number_problem(kinds.MONEY))
 
 ADVOCATE = Contract(

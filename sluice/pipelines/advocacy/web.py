@@ -162,9 +162,9 @@ SELECT (SELECT count(*) FROM advocacy.advocates) AS advocates,
        (SELECT count(DISTINCT brand) FROM advocacy.memberships) AS brands,
        (SELECT count(*) FROM advocacy.tasks) AS tasks,
        (SELECT count(rated_reach) FROM advocacy.task_engagement) AS tasks_measured,
-       (SELECT CAST(sum(rated_engagement) AS BIGINT) FROM advocacy.task_engagement)
+       (SELECT CAST(sum(rated_engagement) AS DECIMAL(38, 0)) FROM advocacy.task_engagement)
          AS engagement,
-       (SELECT CAST(sum(rated_reach) AS BIGINT) FROM advocacy.task_engagement) AS reach,
+       (SELECT CAST(sum(rated_reach) AS DECIMAL(38, 0)) FROM advocacy.task_engagement) AS reach,
        (SELECT sum(total_sales_attributed) FROM advocacy.memberships) AS sales,
        (SELECT count(*) FROM advocacy.dq_issues) AS data_quality_issues,
        (SELECT count(*) FROM (SELECT DISTINCT entity, record_key FROM advocacy.dq_issues)
@@ -265,8 +265,8 @@ s AS (
     FROM chosen GROUP BY advocate_id
 ),
 board AS (
-    SELECT a.advocate_id, a.name, s.sales, CAST(t.engagement AS BIGINT) AS engagement,
-           CAST(t.reach AS BIGINT) AS reach,
+    SELECT a.advocate_id, a.name, s.sales, CAST(t.engagement AS DECIMAL(38, 0)) AS engagement,
+           CAST(t.reach AS DECIMAL(38, 0)) AS reach,
            CAST(t.engagement AS DOUBLE PRECISION)
              / CAST(nullif(t.reach, 0) AS DOUBLE PRECISION) AS engagement_rate,
            coalesce(t.tasks, 0) AS tasks, coalesce(t.tasks_measured, 0) AS tasks_measured,
@@ -404,7 +404,7 @@ s AS ({sales}),
 k AS (SELECT grp, known FROM e UNION SELECT grp, known FROM s)
 SELECT k.grp, k.known, coalesce(e.tasks, 0) AS tasks,
        coalesce(e.tasks_measured, 0) AS tasks_measured,
-       CAST(e.engagement AS BIGINT) AS engagement, CAST(e.reach AS BIGINT) AS reach,
+       CAST(e.engagement AS DECIMAL(38, 0)) AS engagement, CAST(e.reach AS DECIMAL(38, 0)) AS reach,
        coalesce(s.memberships, 0) AS memberships,
        coalesce(s.memberships_with_sales, 0) AS memberships_with_sales, s.sales{extra}
 FROM k LEFT JOIN e ON e.grp = k.grp AND e.known = k.known
@@ -529,8 +529,8 @@ BREAKDOWN_NOTE = (
 # --- outlying advocates ------------------------------------------------------------------
 
 OUTLIERS = """
-SELECT o.metric, o.advocate_id, o.name, a.sales, CAST(a.engagement AS BIGINT) AS engagement,
-       CAST(o.fence AS DECIMAL(18, 2)) AS fence
+SELECT o.metric, o.advocate_id, o.name, a.sales, CAST(a.engagement AS DECIMAL(38, 0)) AS engagement,
+       CAST(o.fence AS DECIMAL(38, 2)) AS fence
 FROM advocacy.outliers o JOIN advocacy.engagement_by_advocate a
   ON a.advocate_id = o.advocate_id
 {where}

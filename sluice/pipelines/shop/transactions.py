@@ -191,7 +191,10 @@ def _check(warehouse: Warehouse) -> None:
         LEFT JOIN (
             SELECT position, flatten(list(reasons ORDER BY line_number)) AS line_reasons,
                    bool_and(len(reasons) = 0) AS lines_ok,
-                   sum(quantity * cost) AS price, sum(quantity * weight_kg) AS weight,
+                   -- DECIMAL(38, _): a quantity times a cost is DECIMAL(18, 2) to
+                   -- the engine, which overflows past 10^16.
+                   sum(CAST(quantity AS DECIMAL(38, 0)) * cost) AS price,
+                   sum(CAST(quantity AS DECIMAL(38, 0)) * weight_kg) AS weight,
                    {_SIGNATURE} AS signature
             FROM {LINE_CHECKS} GROUP BY position
         ) AS a USING (position)

@@ -3,14 +3,16 @@
 -- memberships without a brand (without a program) are one bucket, `known` false: shown,
 -- never ranked, and never labelled with some other row's brand. A program's brand is
 -- the one its memberships name when they agree (advocacy.program_brands). The sums of
--- squares (exact) give the confidence interval of the sales per membership.
+-- squares (exact: DECIMAL(38, 4), where the amounts' own type would overflow past 10^9)
+-- give the confidence interval of the sales per membership.
 CREATE OR REPLACE VIEW advocacy.sales_by_brand AS
 SELECT coalesce(m.brand, '(unknown)') AS brand, count(*) AS memberships,
        count(m.total_sales_attributed) AS memberships_with_sales,
        sum(m.total_sales_attributed) AS sales, m.brand IS NOT NULL AS known,
        count(DISTINCT m.advocate_id) AS advocates,
        count(DISTINCT m.program_id) AS programs,
-       sum(m.total_sales_attributed * m.total_sales_attributed) AS sales_squares
+       sum(CAST(m.total_sales_attributed AS DECIMAL(38, 2)) * m.total_sales_attributed)
+         AS sales_squares
 FROM advocacy.memberships m GROUP BY m.brand;
 
 CREATE OR REPLACE VIEW advocacy.sales_by_program AS
@@ -19,7 +21,8 @@ WITH m AS (
            count(total_sales_attributed) AS memberships_with_sales,
            sum(total_sales_attributed) AS sales,
            count(DISTINCT advocate_id) AS advocates,
-           sum(total_sales_attributed * total_sales_attributed) AS sales_squares
+           sum(CAST(total_sales_attributed AS DECIMAL(38, 2)) * total_sales_attributed)
+             AS sales_squares
     FROM advocacy.memberships GROUP BY program_id
 )
 SELECT m.program_id, b.brand, m.memberships, m.memberships_with_sales, m.sales,
