@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from compiled import compile_sluice
+
 DATA = Path(__file__).parent / "data"
 
 PANDAS_BASELINE = """
@@ -125,6 +127,7 @@ def main() -> None:
     parser.add_argument("--compare-with", metavar="PYTHON",
                         help="also measure this Python's sluice (e.g. an earlier commit's venv)")
     args = parser.parse_args()
+    compile_sluice(args.compare_with)
     work = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
     print(f"{os.cpu_count()} cores; repeats: {args.repeats}\n")
     print("| input | run | median s | advocates/s | peak RSS MB |\n|---|---|---:|---:|---:|")

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from compiled import compile_sluice
+
 from sluice.pipelines.applications.generate import generate_applications
 
 DATA = Path(__file__).parent / "data"
@@ -78,6 +80,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true",
                         help="keep the work folder (inboxes, outputs, warehouses)")
     args = parser.parse_args()
+    compile_sluice()
 
     inbox, planted = generated(args.rows, args.files)
     size = sum(p.stat().st_size for p in inbox.glob("*.csv"))

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from compiled import compile_sluice
+
 from sluice.cli import every_command
 
 FLOOR = {"`python -c pass`": [sys.executable, "-c", "pass"],
@@ -48,6 +50,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("python-m", "script"),
                         help="measure one way of starting sluice [default: both]")
     args = parser.parse_args()
+    compile_sluice()
 
     script = Path(sys.executable).with_name("sluice")
     forms = {"python-m": [sys.executable, "-m", "sluice"], "script": [str(script)]}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+from compiled import compile_sluice
 from votes_ingest import generated, measure, median, sluice
 
 BASELINE = """
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
+    compile_sluice()
 
     big = generated(args.votes, "votes")
     lines = sum(1 for _ in big.open("rb"))

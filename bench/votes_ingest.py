@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from compiled import compile_sluice
+
 DATA = Path(__file__).parent / "data"
 
 BASELINE = """
@@ -70,6 +72,7 @@ def main() -> None:
     parser.add_argument("--compare-with", metavar="PYTHON",
                         help="also measure this Python's sluice (e.g. an earlier commit's venv)")
     args = parser.parse_args()
+    compile_sluice(args.compare_with)
 
     big = generated(args.votes, "votes")
     lines = sum(1 for _ in big.open("rb"))
