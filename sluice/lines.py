@@ -57,10 +57,11 @@ class LineScan:
 
     @property
     def engine_safe(self) -> bool:
-        """Whether the engine's line reader splits this file exactly as JSON Lines does."""
+        """Whether the engine's line reader splits this file exactly as JSON Lines does
+        (its delimiter is the NUL byte: a file holding one is split by sluice)."""
         one_kind_of_line_end = self.crlf == 0 or self.crlf == self.lf
-        return (self.damage is None and not self.lone_cr and one_kind_of_line_end
-                and self.longest_line <= ENGINE_SAFE_LINE_BYTES)
+        return (self.damage is None and not self.lone_cr and not self.nul
+                and one_kind_of_line_end and self.longest_line <= ENGINE_SAFE_LINE_BYTES)
 
 
 class ScanStopped(Exception):

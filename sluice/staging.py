@@ -176,10 +176,13 @@ def drop_scan_rejects(warehouse: Warehouse) -> None:
 
 
 def lines_source(path: Path) -> str:
-    """A DuckDB table expression yielding the file's lines as the column `line`."""
+    """A DuckDB table expression yielding the file's lines as the column `line`. The
+    delimiter is the NUL byte, which no file read this way holds (`LineScan.engine_safe`),
+    so a line is one field. (Written `chr(0)`: the text '\\0' is a delimiter of two
+    characters, backslash and zero, which cut every line holding them.)"""
     return (
         f"read_csv({sql_string(engine_pattern(path))}, columns={{'line': 'VARCHAR'}}, "
-        "delim='\\0', "
+        "delim=chr(0), "
         "quote='', escape='', header=false, auto_detect=false, strict_mode=false, "
         f"max_line_size={MAX_LINE_BYTES}, store_rejects=true, "
         f"rejects_table='{_REJECTS_TABLE}', rejects_scan='{_REJECTS_SCAN}')"

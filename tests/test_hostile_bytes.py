@@ -136,6 +136,16 @@ ESCAPED_NUL = [
     vb(94),
 ]
 
+# The two characters backslash and zero, written as text: once the line reader's
+# delimiter (the engine reads delim='\0' as those two characters, not as NUL), which
+# cut the line there. A CRLF file goes the line reader's way.
+BACKSLASH_ZERO = [
+    vb(121, Note="C:\\0dir"),                                    # "C:\\0dir": valid JSON
+    vb(122) + b"\\0x",                                           # after the object
+    b"\\0",                                                       # alone
+    vb(124, date="\\0"),                                         # a value that is no date
+]
+
 CASES = [
     Case(tried("bytes", "a NUL byte inside a vote line",
                "quarantined as invalid JSON; the raw text is the whole line, NUL and all"),
@@ -223,6 +233,13 @@ CASES = [
          {1: (ESCAPED_NUL[0].decode(), ["Id is not an integer"]),
           3: (ESCAPED_NUL[2].decode(), [DATE]),
           4: (ESCAPED_NUL[3].decode(), ["PostId is not an integer"])}),
+    Case(tried("bytes", "the characters \\0 (backslash, zero) as text in a value, after an "
+                        "object, alone, in a date; in a CRLF file (read by the line reader)",
+               "read whole, as any text: the vote with them in a note loads, the others are "
+               "quarantined with their whole line and their real reason"),
+         joined(vb(120), *BACKSLASH_ZERO, vb(125), end=b"\r\n"), (120, 121, 125),
+         {3: (BACKSLASH_ZERO[1].decode(), INVALID_JSON), 4: ("\\0", INVALID_JSON),
+          5: (BACKSLASH_ZERO[3].decode(), [DATE])}),
 ]
 
 
