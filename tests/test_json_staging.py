@@ -96,7 +96,14 @@ def proofs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     """What `json_staging.prove` found, call by call (it runs as it would). Run twice:
     as for small files (lines indexed and repeated keys found without numpy) and as for
     large ones (with numpy, the keys fetched a few rows at a time)."""
-    if request.param == "large":
+    yield recorded_proofs(monkeypatch, large=request.param == "large")
+
+
+def recorded_proofs(monkeypatch: pytest.MonkeyPatch, large: bool) -> list[bool]:
+    """The list `json_staging.prove` appends what it finds to, from now on (it runs as
+    it would); `large`: as for large files (lines indexed with numpy, keys fetched a few
+    rows at a time)."""
+    if large:
         monkeypatch.setattr(line_scan, "NUMPY_INDEX_BYTES", 0)
         monkeypatch.setattr(merge, "NUMPY_KEY_ROWS", 0)
         monkeypatch.setattr(merge, "CANDIDATE_BATCH_ROWS", 3)
@@ -108,7 +115,7 @@ def proofs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         return found[-1]
 
     monkeypatch.setattr(json_staging, "prove", recorded)
-    yield found
+    return found
 
 
 def state(warehouse: Path) -> dict[str, Any]:

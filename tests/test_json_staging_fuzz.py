@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_json_staging import state
+from test_json_staging import recorded_proofs, state
 
 from conftest import sluice
-from sluice import json_staging, merge
-from sluice import lines as line_scan
 
 SEEDS = range(60)
 # Of the seeds, at least this share must take the JSON reader's path (40% in the fuzzing
@@ -219,18 +217,7 @@ def ingest_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: byte
     """The state after ingesting the file as it is and with an empty line added, and what
     `json_staging.prove` found for each (it runs as it would). `large`: as for large
     files (lines indexed with numpy, keys fetched a few rows at a time)."""
-    if large:
-        monkeypatch.setattr(line_scan, "NUMPY_INDEX_BYTES", 0)
-        monkeypatch.setattr(merge, "NUMPY_KEY_ROWS", 0)
-        monkeypatch.setattr(merge, "CANDIDATE_BATCH_ROWS", 3)
-    found: list[bool] = []
-    prove = json_staging.prove
-
-    def recorded(*args: Any) -> bool:
-        found.append(prove(*args))
-        return found[-1]
-
-    monkeypatch.setattr(json_staging, "prove", recorded)
+    found = recorded_proofs(monkeypatch, large)
     states, proofs = [], []
     for name, content in (("as_is", data), ("with_empty_line", with_empty_line(data))):
         folder = tmp_path / name
